@@ -1,0 +1,105 @@
+"""tree-sitter-java helpers shared by the metrics, the data checks and token weighting.
+
+Everything here works on source text; nothing imports torch, so metrics stay cheap to load.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import tree_sitter as ts
+import tree_sitter_java as tsj
+
+# String-like literals are one token: their inner fragments are not Java tokens.
+_ATOMIC = frozenset({"string_literal", "character_literal", "text_block"})
+_COMMENTS = frozenset({"line_comment", "block_comment"})
+_ASSERT_QUALIFIERS = frozenset({"Assert", "Assertions"})
+
+# A statement is checked in the smallest context that makes it legal Java.
+_METHOD_PREFIX = b"class __T { void __m() {\n"
+_METHOD_SUFFIX = b"\n} }"
+
+
+@lru_cache(maxsize=1)
+def language() -> ts.Language:
+    return ts.Language(tsj.language())
+
+
+@lru_cache(maxsize=1)
+def _parser() -> ts.Parser:
+    return ts.Parser(language())
+
+
+def parse(code: str | bytes) -> ts.Tree:
+    data = code.encode("utf-8") if isinstance(code, str) else code
+    return _parser().parse(data)
+
+
+def has_errors(node: ts.Node) -> bool:
+    """True when the subtree holds an ERROR or MISSING node."""
+    return node.has_error
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    kind: str  # tree-sitter node type of the leaf ("identifier", "decimal_integer_literal", "(" ...)
+    start: int  # byte offsets into the parsed text
+    end: int
+
+
+def _leaves(node: ts.Node, out: list[ts.Node]) -> None:
+    if node.type in _COMMENTS:
+        return
+    if node.child_count == 0 or node.type in _ATOMIC:
+        if node.end_byte > node.start_byte:  # MISSING nodes have no text
+            out.append(node)
+        return
+    for child in node.children:
+        _leaves(child, out)
+
+
+def tokenize_with_kinds(code: str) -> list[Token]:
+    """Java tokens of `code` in order, each with its tree-sitter kind.
+
+    The text is parsed as a statement inside a method body, which is how test
+    assertions live; for any other snippet the leaves are still the lexer's tokens.
+    """
+    data = code.encode("utf-8")
+    tree = parse(_METHOD_PREFIX + data + _METHOD_SUFFIX)
+    leaves: list[ts.Node] = []
+    _leaves(tree.root_node, leaves)
+    lo, hi = len(_METHOD_PREFIX), len(_METHOD_PREFIX) + len(data)
+    tokens = []
+    for leaf in leaves:
+        if leaf.start_byte >= lo and leaf.end_byte <= hi:
+            tokens.append(Token(leaf.text.decode("utf-8", "replace"), leaf.type,
+                                leaf.start_byte - lo, leaf.end_byte - lo))
+    return tokens
+
+
+def tokenize(code: str) -> list[str]:
+    return [t.text for t in tokenize_with_kinds(code)]
+
+
+def canonical_assertion(line: str) -> str:
+    """One assertion line in canonical form: its Java tokens joined by one space,
+    with an `Assert.` / `Assertions.` qualifier on the assert call dropped."""
+    toks = tokenize(line.strip())
+    if len(toks) >= 3 and toks[0] in _ASSERT_QUALIFIERS and toks[1] == ".":
+        toks = toks[2:]
+    return " ".join(toks)
+
+
+def is_valid_statement(line: str) -> bool:
+    """True when `line` parses as statement(s) inside a method body with no ERROR/MISSING node."""
+    if not line.strip():
+        return False
+    tree = parse(_METHOD_PREFIX + line.encode("utf-8") + _METHOD_SUFFIX)
+    return not has_errors(tree.root_node)
+
+
+def parses_as_method(code: str) -> bool:
+    """True when `code` is a method declaration that parses cleanly inside a class body."""
+    tree = parse(b"class __T {\n" + code.encode("utf-8") + b"\n}")
+    return not has_errors(tree.root_node)
