@@ -1,0 +1,29 @@
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("WANDB_SILENT", "true")
+
+
+@pytest.fixture(scope="session")
+def synth_dir(tmp_path_factory):
+    from trident.data.synth import write_splits
+
+    out = tmp_path_factory.mktemp("data") / "synth"
+    write_splits(out, 120, seed=0)
+    return out
+
+
+def tiny_overrides(data_dir, runs_dir, **extra) -> list[str]:
+    """A pipeline small enough for the unit suite: a few optimizer steps on ~100 records."""
+    values = {
+        "data.dir": data_dir, "runs_dir": runs_dir, "data.max_source_len": 96, "data.max_target_len": 32,
+        "model.vocab_size": 400, "tracking.wandb": "disabled", "tracking.progress": "false",
+        "teacher_train.max_steps": 6, "teacher_train.batch_size": 8, "teacher_train.lr": 3e-3,
+        "train.max_steps": 6, "train.batch_size": 8, "train.lr": 3e-3,
+        "eval.max_new_tokens": 12, "eval.batch_size": 16,
+    }
+    values.update(extra)
+    return [f"--{k}={v}" for k, v in values.items()]

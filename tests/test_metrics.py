@@ -1,0 +1,251 @@
+"""Metric tests. Expected values are worked out by hand (arithmetic in the comments),
+never by calling the code under test."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from trident import metrics as M
+
+E1 = 0.9048374180359595  # exp(-0.1)
+E2 = 0.8187307530779818  # exp(-0.2)
+E5 = 0.6065306597126334  # exp(-0.5)
+
+
+def test_exp_constants():
+    assert E1 == pytest.approx(math.exp(-0.1))
+    assert E2 == pytest.approx(math.exp(-0.2))
+    assert E5 == pytest.approx(math.exp(-0.5))
+
+
+# A five-example corpus exercising every line-level case at once.
+CORPUS_PREDS = [
+    # whitespace variant + Assert. qualifier match; assertNotNull(y) is a wrong line
+    "Assert.assertEquals( 3,x );\nassertTrue(flag);\nassertNotNull(y);",
+    # both lines right but in swapped order; Assertions. qualifier
+    "assertFalse(b);\nAssertions.assertEquals(1, a);",
+    # one right line plus a malformed one
+    "assertNotNull(z);\nassertEquals(3, x",
+    # empty prediction (blank lines only)
+    "  \n\n",
+    # exact after canonicalisation
+    "Assertions.assertEquals(5,list.size());",
+]
+CORPUS_REFS = [
+    ["assertEquals(3, x);", "assertTrue(flag);", "assertNull(y);"],
+    ["assertEquals(1, a);", "assertFalse(b);"],
+    ["assertNotNull(z);"],
+    ["assertTrue(ok);", "assertEquals(2, n);"],
+    ["assertEquals(5, list.size());"],
+]
+
+
+# ---- line helpers ---------------------------------------------------------------------
+
+def test_split_lines_drops_blank_and_strips():
+    assert M.split_lines("  a;\n\n \t\nb; \n") == ["a;", "b;"]
+    assert M.split_lines("") == []
+
+
+def test_canonical_lines_whitespace_and_qualifiers():
+    out = M.canonical_lines(["assertEquals( 3,x );", "Assert.assertEquals(3, x);",
+                             "Assertions.assertEquals(3,  x) ;", "   "])
+    assert out == ["assertEquals ( 3 , x ) ;"] * 3
+
+
+# ---- exact match ----------------------------------------------------------------------
+
+def test_exact_match_corpus():
+    # only example 5 matches in order: ex1 has a wrong line, ex2 wrong order,
+    # ex3 extra malformed line, ex4 empty -> 1/5
+    assert M.exact_match(CORPUS_PREDS, CORPUS_REFS) == pytest.approx(0.2)
+
+
+def test_exact_match_whitespace_and_qualified():
+    preds = ["assertEquals( 3,x );", "Assert.assertTrue(a);", "Assertions.assertNull(b);"]
+    refs = [["assertEquals(3, x);"], ["assertTrue(a);"], ["assertNull(b);"]]
+    assert M.exact_match(preds, refs) == 1.0
+
+
+def test_exact_match_order_matters_but_prf_does_not():
+    preds = ["assertTrue(a);\nassertFalse(b);"]
+    refs = [["assertFalse(b);", "assertTrue(a);"]]
+    assert M.exact_match(preds, refs) == 0.0
+    assert M.precision_recall_f1(preds, refs) == (1.0, 1.0, 1.0)
+
+
+def test_exact_match_empty_prediction():
+    assert M.exact_match([""], [["assertTrue(a);"]]) == 0.0
+
+
+# ---- precision / recall / F1 ----------------------------------------------------------
+
+def test_prf_corpus_micro():
+    # ex1: P={aE(3,x), aT(flag), aNN(y)} R={aE(3,x), aT(flag), aNull(y)} tp2 fp1 fn1
+    # ex2: same set, swapped order                                       tp2 fp0 fn0
+    # ex3: P={aNN(z), "assertEquals ( 3 , x"} R={aNN(z)}                  tp1 fp1 fn0
+    # ex4: P={}  R={aT(ok), aE(2,n)}                                      tp0 fp0 fn2
+    # ex5: exact                                                          tp1 fp0 fn0
+    # tp=6 fp=2 fn=3 -> P=6/8=0.75, R=6/9=2/3, F1=2*0.75*(2/3)/(0.75+2/3)=1/(17/12)=12/17
+    p, r, f = M.precision_recall_f1(CORPUS_PREDS, CORPUS_REFS)
+    assert p == pytest.approx(0.75)
+    assert r == pytest.approx(2 / 3)
+    assert f == pytest.approx(12 / 17)
+
+
+def test_prf_malformed_is_false_positive():
+    # P={"assertEquals ( 3 , x"} R={aE(3,x);}: tp0 fp1 fn1 -> all 0
+    assert M.precision_recall_f1(["assertEquals(3, x"], [["assertEquals(3, x);"]]) == (0.0, 0.0, 0.0)
+
+
+def test_prf_empty_prediction_contributes_fn():
+    # ex1 exact: tp1; ex2 empty vs 2 refs: fn2 -> P=1/1, R=1/3, F1=2*(1/3)/(4/3)=0.5
+    p, r, f = M.precision_recall_f1(["assertTrue(a);", ""],
+                                    [["assertTrue(a);"], ["assertTrue(b);", "assertNull(c);"]])
+    assert (p, r, f) == pytest.approx((1.0, 1 / 3, 0.5))
+
+
+def test_prf_uses_sets():
+    # duplicated predicted line counts once: tp1 fp0 fn0
+    assert M.precision_recall_f1(["assertTrue(a);\nassertTrue(a);"], [["assertTrue(a);"]]) == (1.0, 1.0, 1.0)
+
+
+def test_prf_all_empty_is_zero():
+    assert M.precision_recall_f1([""], [[]]) == (0.0, 0.0, 0.0)
+
+
+# ---- PANS -----------------------------------------------------------------------------
+
+def test_pans_identical_and_empty():
+    assert M.pans_score(["a", "b", "c"], ["a", "b", "c"]) == 1.0
+    assert M.pans_score(["a"], ["a"]) == 1.0
+    assert M.pans_score([], []) == 1.0
+    assert M.pans_score([], ["a"]) == 0.0
+    assert M.pans_score(["a"], []) == 0.0
+
+
+def test_pans_shifted_tokens():
+    # p=[a,b,c] r=[b,c]; N=min(4,3)=3, weights 1+2+3=6
+    # s1: a unmatched; b@1->b@0 (|1-0|=1); c@2->c@1 (1): 2*E1/max(3,2) = 0.603224945
+    # s2: ab unmatched; bc@1->bc@0 (1): E1/max(2,1) = 0.452418709
+    # s3: r has no trigram -> 0
+    # S = (0.603224945 + 2*0.452418709 + 0)/6 = 1.508062363/6 = 0.251343727
+    assert M.pans_score(["a", "b", "c"], ["b", "c"]) == pytest.approx(0.251343727, abs=1e-9)
+
+
+def test_pans_tie_takes_smaller_j_and_affects_later_matches():
+    # p=[a,x,x] r=[x,b,x]; N=3, weights sum 6
+    # s1: a unmatched; x@1 has x@0 and x@2 both at distance 1 -> tie, take j=0 (E1);
+    #     x@2 then gets the remaining x@2 at distance 0 (1.0).  s1=(E1+1)/3=0.634945806
+    #     (had the tie gone to j=2, x@2 would take j=0 at distance 2: (E1+E2)/3=0.574522724)
+    # s2: {ax, xx} vs {xb, bx} -> 0;  s3: axx vs xbx -> 0
+    # S = 0.634945806/6 = 0.105824301   (the wrong tie rule would give 0.095753787)
+    assert M.pans_score(["a", "x", "x"], ["x", "b", "x"]) == pytest.approx(0.105824301, abs=1e-9)
+
+
+def test_pans_denominator_is_max_ngram_count():
+    # p=[a] r=[a,b,c]; N=min(4,3)=3
+    # s1 = 1/max(1,3) = 1/3; s2 = s3 = 0 (p has no bigram) -> S = (1/3)/6 = 1/18
+    assert M.pans_score(["a"], ["a", "b", "c"]) == pytest.approx(1 / 18)
+    assert M.pans_score(["a", "b", "c"], ["a"]) == pytest.approx(1 / 18)
+
+
+def test_pans_bounded():
+    cases = [(["a"] * 5, ["a"]), (["a"], ["a"] * 5), (["a", "b"] * 4, ["b", "a"] * 4),
+             (["x", "y"], ["y", "x"]), (["q"], ["r"])]
+    for p, r in cases:
+        s = M.pans_score(p, r)
+        assert 0.0 <= s <= 1.0
+        assert s < 1.0  # unequal sequences never reach 1
+
+
+def test_pans_on_strings():
+    # p = assertNotNull ( a ) ; assertTrue ( b ) ;   (10 tokens, positions 0..9)
+    # r = assertTrue ( b ) ;                          (5 tokens, positions 0..4)
+    # N=4, weights sum 10. Greedy in i order: the first line's "( ) ;" take r's at distance 0,
+    # so the second line's "( ) ;" find nothing left.
+    # s1: (@1->1, )@3->3, ;@4->4 at 0; assertTrue@5->0, b@7->2 at 5: (3+2*E5)/10 = 0.421306132
+    # s2: ");"@3->3 at 0; "assertTrue (", "( b", "b )" at 5; ");"@8 none: (1+3*E5)/9 = 0.313287998
+    # s3: the 3 ref trigrams all matched at distance 5: 3*E5/8 = 0.227448997
+    # s4: the 2 ref 4-grams matched at distance 5: 2*E5/7 = 0.173294474
+    # S = (0.421306132 + 2*0.313287998 + 3*0.227448997 + 4*0.173294474)/10 = 0.242340702
+    pred = "assertNotNull(a);\nAssert.assertTrue( b );"
+    ref = ["assertTrue(b);"]
+    assert M.pans([pred], [ref]) == pytest.approx(0.242340702, abs=1e-8)
+
+
+def test_pans_corpus_mean():
+    # identical (1.0), empty pred (0.0), both empty (1.0) -> 2/3
+    preds = ["assertEquals( 3,x );", "", ""]
+    refs = [["Assertions.assertEquals(3, x);"], ["assertTrue(a);"], []]
+    assert M.pans(preds, refs) == pytest.approx(2 / 3)
+
+
+# ---- AST validity ---------------------------------------------------------------------
+
+def test_ast_validity():
+    assert M.ast_validity(["assertEquals(3, x);\nassertTrue(flag);\nassertNull(y);"]) == 1.0
+    assert M.ast_validity(["assertTrue(a);\nassertEquals(3, x"]) == 0.0
+    assert M.ast_validity([""]) == 0.0
+    assert M.ast_validity([" \n "]) == 0.0
+
+
+def test_ast_validity_corpus():
+    # ex1, ex2, ex5 valid; ex3 has a malformed line; ex4 empty -> 3/5
+    assert M.ast_validity(CORPUS_PREDS) == pytest.approx(0.6)
+
+
+# ---- BLEU -----------------------------------------------------------------------------
+
+def test_bleu_identical_is_one():
+    assert M.bleu(["\n".join(r) for r in CORPUS_REFS], CORPUS_REFS) == pytest.approx(1.0)
+
+
+def test_bleu_disjoint_is_zero():
+    assert M.bleu(["foo"], [["bar"]]) == 0.0
+
+
+def test_bleu_smoothed_by_hand():
+    # hyp: assertTrue ( x ) ;   ref: assertTrue ( y ) ;   BP=1 (5 vs 5 tokens)
+    # p1 = 4/5; p2 = 2/4 ("assertTrue (", ") ;"); p3 = 0/3 -> exp smoothing 1/(2*3);
+    # p4 = 0/2 -> 1/(4*2).  BLEU = (0.8*0.5*(1/6)*(1/8))**0.25 = (1/120)**0.25 = 0.302137540
+    assert M.bleu(["assertTrue(x);"], [["assertTrue(y);"]]) == pytest.approx(0.302137540, abs=1e-6)
+
+
+def test_bleu_brevity_penalty_by_hand():
+    # hyp 5 tokens all matching (p1..p4 = 1); ref 10 tokens -> BP = exp(1 - 10/5) = exp(-1)
+    assert M.bleu(["assertTrue(x);"], [["assertTrue(x);", "assertNull(y);"]]) == pytest.approx(math.exp(-1))
+
+
+def test_bleu_empty_hypothesis_does_not_crash():
+    assert M.bleu([""], [["assertTrue(a);"]]) == 0.0
+    # the empty example only adds reference length (brevity penalty), not an error
+    assert 0.0 < M.bleu(["assertTrue(x);", ""], [["assertTrue(x);"], ["assertNull(y);"]]) < 1.0
+
+
+def test_bleu_closer_prediction_scores_higher():
+    ref = [["assertEquals(5, list.size());"]]
+    near = M.bleu(["assertEquals(5, list.length());"], ref)
+    far = M.bleu(["assertNull(list);"], ref)
+    assert 0.0 <= far < near < 1.0
+
+
+# ---- compute_all ----------------------------------------------------------------------
+
+def test_compute_all_keys_and_values():
+    out = M.compute_all(CORPUS_PREDS, CORPUS_REFS)
+    assert set(out) == {"exact_match", "precision", "recall", "f1", "pans", "ast_validity", "bleu"}
+    assert out["exact_match"] == pytest.approx(0.2)
+    assert (out["precision"], out["recall"], out["f1"]) == pytest.approx((0.75, 2 / 3, 12 / 17))
+    assert out["ast_validity"] == pytest.approx(0.6)
+    assert out["pans"] == pytest.approx(M.pans(CORPUS_PREDS, CORPUS_REFS))
+    assert out["bleu"] == pytest.approx(M.bleu(CORPUS_PREDS, CORPUS_REFS))
+    assert all(isinstance(v, float) for v in out.values())
+
+
+def test_length_mismatch_raises():
+    with pytest.raises(ValueError):
+        M.compute_all(["assertTrue(a);"], [])
+    with pytest.raises(ValueError):
+        M.exact_match([], [["assertTrue(a);"]])

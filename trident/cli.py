@@ -1,0 +1,129 @@
+"""`trident` command line: data synth, teacher, train (distil), evaluate."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from trident.config import ConfigError, describe
+
+CONFIG_HELP = """config:
+  --config FILE      a YAML run config (experiments/smoke.yaml, legacy.yaml, trident.yaml)
+  --KEY=VALUE        override any config key by its dotted name (the form W&B sweep agents pass),
+                     e.g. --train.lr=1e-4 --loss.components.jsd.end=0.4 --tracking.wandb=disabled
+
+config keys (default, meaning):
+"""
+
+
+def _config_epilog() -> str:
+    lines = [CONFIG_HELP]
+    for key, default, doc in describe():
+        lines.append(f"  {key} = {default}\n      {doc}")
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = argparse.ArgumentParser(prog="trident", formatter_class=fmt, description=(
+        "Distil a fine-tuned CodeT5+ teacher into a small student that writes Java test assertions.\n\n"
+        "Typical flow: trident data synth → trident teacher → trident train → trident evaluate.\n"
+        "Every command runs offline on the embedded default (synthetic Java, tiny T5 presets)."))
+    sub = p.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="data utilities").add_subparsers(dest="data_command", required=True)
+    synth = data.add_parser("synth", help="write a synthetic Java corpus (train/val/test JSONL, 80/10/10)")
+    synth.add_argument("--out", default="data/synth", help="output folder (default: data/synth)")
+    synth.add_argument("--n", type=int, default=6000, help="number of records (default: 6000)")
+    synth.add_argument("--seed", type=int, default=0, help="seed; the same seed gives the same corpus (default: 0)")
+
+    for name, text in (("teacher", "fine-tune the teacher with cross-entropy (reused when already trained)"),
+                       ("train", "distil the student from the fine-tuned teacher with the configured loss")):
+        sp = sub.add_parser(name, help=text, description=text, formatter_class=fmt, epilog=_config_epilog())
+        sp.add_argument("--config", help="YAML run config; --KEY=VALUE overrides follow")
+
+    ev = sub.add_parser("evaluate", formatter_class=fmt, help="generate on a split and score the predictions",
+                        description="Generate for every record of a split (batched; greedy, or beam search with "
+                                    "--eval.num_beams=N) and write <run>/eval/<split>/predictions.jsonl and "
+                                    "metrics.json. Config overrides (--KEY=VALUE) apply on top of the run's config.yaml.")
+    ev.add_argument("--run", required=True, help="run directory (runs/<name>)")
+    ev.add_argument("--split", default="test", choices=["train", "val", "test"], help="split to evaluate (default: test)")
+    ev.add_argument("--with-teacher", action="store_true",
+                    help="also evaluate the teacher this run was distilled from and print both side by side")
+    return p
+
+
+def _cmd_synth(args) -> int:
+    from trident.data.synth import write_splits
+
+    paths = write_splits(args.out, args.n, args.seed)
+    for split, path in paths.items():
+        print(f"{split}: {path}")
+    return 0
+
+
+def _load(args, extra):
+    from trident.config import load_config
+
+    return load_config(args.config, extra)
+
+
+def _cmd_teacher(args, extra) -> int:
+    from trident.teacher import train_teacher
+
+    summary = train_teacher(_load(args, extra))
+    print(json.dumps({"teacher": summary["run_dir"], "val_metrics": summary["val_metrics"]}, indent=2))
+    return 0
+
+
+def _cmd_train(args, extra) -> int:
+    from trident.distill import distill
+
+    summary = distill(_load(args, extra))
+    print(json.dumps({"run": summary["run_dir"], "val_metrics": summary["val_metrics"]}, indent=2))
+    return 0
+
+
+def _cmd_evaluate(args, extra) -> int:
+    import pandas as pd
+
+    from trident.config import load_config
+    from trident.evaluate import evaluate_model, evaluate_run
+
+    run_dir = Path(args.run)
+    rows = {"student" if args.with_teacher else run_dir.name: evaluate_run(run_dir, args.split, extra)}
+    if args.with_teacher:
+        summary_path = run_dir / "summary.json"
+        if not summary_path.exists():
+            raise FileNotFoundError(f"{summary_path} is missing: the run did not finish, so its teacher is unknown")
+        teacher = Path(json.loads(summary_path.read_text())["teacher"])
+        cfg = load_config(run_dir / "config.yaml", extra)
+        rows = {"teacher": evaluate_model(teacher, cfg, args.split, run_dir / "eval" / f"{args.split}-teacher"), **rows}
+    keys = ["exact_match", "precision", "recall", "f1", "pans", "ast_validity", "bleu"]
+    table = pd.DataFrame({name: {k: m[k] for k in keys} for name, m in rows.items()}).T
+    print(f"\n{args.split} split ({next(iter(rows.values()))['records']} records):")
+    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    print(f"\npredictions and metrics: {run_dir / 'eval'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from trident.data.records import BadRecord
+    from trident.models import VocabularyMismatch
+
+    args, extra = _parser().parse_known_args(argv)
+    try:
+        if args.command == "data":
+            if extra:
+                raise ConfigError(f"unrecognised arguments: {' '.join(extra)}")
+            return _cmd_synth(args)
+        handler = {"teacher": _cmd_teacher, "train": _cmd_train, "evaluate": _cmd_evaluate}[args.command]
+        return handler(args, extra)
+    except (ConfigError, BadRecord, FileNotFoundError, VocabularyMismatch) as exc:
+        print(f"trident: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Token-level loss components on [batch, target_len, vocab] logits.
+
+Every value is a mean over real target tokens (labels != -100): padding neither adds to the
+sum nor to the count, and whatever the logits hold at masked positions never reaches the
+value, because masked positions are selected away with `torch.where` (a multiply by zero
+would still let an inf or NaN through).
+
+Soft distributions use logits / T. `kl` and `jsd` are multiplied by T² (Hinton et al., 2015):
+the gradient of a softened loss shrinks like 1/T², so the factor keeps its scale independent
+of the temperature and the weights comparable across temperatures.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from trident.losses.registry import LossInputs, register_component
+
+
+def upcast(logits: torch.Tensor) -> torch.Tensor:
+    """Half-precision logits are softmaxed in float32; float64 stays float64 (reference tests)."""
+    return logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
+
+
+def masked_mean(per_token: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    mask = labels != -100
+    picked = torch.where(mask, per_token, torch.zeros_like(per_token))
+    return picked.sum() / mask.sum().clamp(min=1)
+
+
+def token_nll(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Per-token −log p(label); 0 where the label is masked."""
+    logp = F.log_softmax(upcast(logits), dim=-1)
+    index = labels.clamp(min=0).unsqueeze(-1)
+    nll = -logp.gather(-1, index).squeeze(-1)
+    return torch.where(labels != -100, nll, torch.zeros_like(nll))
+
+
+def kl_per_token(target_logp: torch.Tensor, logp: torch.Tensor) -> torch.Tensor:
+    """KL(target ‖ p) per token, both given as log-probabilities."""
+    return (target_logp.exp() * (target_logp - logp)).sum(-1)
+
+
+def jsd_per_token(teacher_logp: torch.Tensor, student_logp: torch.Tensor, beta: float) -> torch.Tensor:
+    """β·KL(T‖M) + (1−β)·KL(S‖M) with M = β·T + (1−β)·S, the mixture taken in log space."""
+    if beta <= 0.0 or beta >= 1.0:  # the mixture collapses onto one side; the divergence is 0
+        return torch.zeros(teacher_logp.shape[:-1], device=teacher_logp.device)
+    log_m = torch.logsumexp(torch.stack([teacher_logp + math.log(beta), student_logp + math.log1p(-beta)]), dim=0)
+    return beta * kl_per_token(teacher_logp, log_m) + (1.0 - beta) * kl_per_token(student_logp, log_m)
+
+
+def _soft(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    return F.log_softmax(upcast(logits) / temperature, dim=-1)
+
+
+def _teacher(inputs: LossInputs) -> torch.Tensor:
+    if inputs.teacher_logits is None:
+        raise ValueError("this loss component needs teacher logits")
+    if inputs.teacher_logits.shape != inputs.student_logits.shape:
+        raise ValueError(f"teacher logits {tuple(inputs.teacher_logits.shape)} and student logits "
+                         f"{tuple(inputs.student_logits.shape)} differ in shape")
+    return inputs.teacher_logits
+
+
+@register_component("ce")
+def ce(inputs: LossInputs, cfg) -> torch.Tensor:
+    return masked_mean(token_nll(inputs.student_logits, inputs.labels), inputs.labels)
+
+
+@register_component("focal")
+def focal(inputs: LossInputs, cfg) -> torch.Tensor:
+    nll = token_nll(inputs.student_logits, inputs.labels)
+    p = torch.exp(-nll)
+    return masked_mean(cfg.focal_alpha * (1.0 - p).pow(cfg.focal_gamma) * nll, inputs.labels)
+
+
+@register_component("kl", needs_teacher=True)
+def kl(inputs: LossInputs, cfg) -> torch.Tensor:
+    t = cfg.temperature
+    per_token = kl_per_token(_soft(_teacher(inputs), t), _soft(inputs.student_logits, t))
+    return masked_mean(per_token, inputs.labels) * t * t
+
+
+@register_component("jsd", needs_teacher=True)
+def jsd(inputs: LossInputs, cfg) -> torch.Tensor:
+    t = cfg.temperature
+    per_token = jsd_per_token(_soft(_teacher(inputs), t), _soft(inputs.student_logits, t), cfg.jsd_beta)
+    return masked_mean(per_token, inputs.labels) * t * t

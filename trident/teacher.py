@@ -1,0 +1,75 @@
+"""Teacher stage: fine-tune the teacher with cross-entropy and save it with its tokenizer.
+
+The output folder is named by a content hash of everything that shapes the teacher (its
+model spec, tokenizer, training config, seed and the data files' bytes), so distillation
+runs, and later sweep trials, on the same data and teacher config find and reuse one teacher.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+from transformers import set_seed
+
+from trident.config import ComponentConfig, ConfigError, LossConfig, RunConfig, content_hash, to_dict
+from trident.fit import fit
+from trident.models import build_model, is_preset, load_tokenizer, train_tokenizer
+from trident.runs import Data, Timer, data_fingerprint, ensure_data, prepare_data, start_run, write_summary
+
+CE_ONLY = LossConfig(components={"ce": ComponentConfig(1.0, 1.0)})
+
+
+def teacher_key(cfg: RunConfig) -> str:
+    d = cfg.data
+    return content_hash({
+        "teacher": cfg.model.teacher, "tokenizer": cfg.model.tokenizer, "vocab_size": cfg.model.vocab_size,
+        "data": [d.max_source_len, d.max_target_len, d.max_train_records, d.max_eval_records,
+                 d.skip_bad_records, data_fingerprint(cfg)],
+        "train": to_dict(cfg.teacher_train), "eval": to_dict(cfg.eval), "seed": cfg.seed,
+    })
+
+
+def teacher_dir(cfg: RunConfig) -> Path:
+    ensure_data(cfg)
+    return Path(cfg.runs_dir) / f"teacher-{teacher_key(cfg)}"
+
+
+def teacher_model_path(cfg: RunConfig) -> str:
+    """The fine-tuned teacher a distillation run uses: given explicitly, or the teacher stage's output."""
+    if cfg.model.teacher_checkpoint:
+        return cfg.model.teacher_checkpoint
+    path = teacher_dir(cfg) / "model"
+    if not (path / "config.json").exists():
+        raise ConfigError(f"no fine-tuned teacher at {path}: run `trident teacher --config <same config>` first, "
+                          "or set --model.teacher_checkpoint=<folder or hub name> to use one you already have")
+    return str(path)
+
+
+def build_tokenizer(cfg: RunConfig, data: Data):
+    if cfg.model.tokenizer:
+        return load_tokenizer(cfg.model.tokenizer)
+    if not is_preset(cfg.model.teacher):
+        return load_tokenizer(cfg.model.teacher)
+    texts = (t for r in data.train for t in (r.focal_method, r.test_method_masked, "\n".join(r.assertions)))
+    return train_tokenizer(texts, cfg.model.vocab_size)
+
+
+def train_teacher(cfg: RunConfig) -> dict:
+    data = prepare_data(cfg)
+    out_dir = teacher_dir(cfg)
+    if (out_dir / "summary.json").exists() and not cfg.teacher_train.resume:
+        print(f"[trident] reusing the teacher already trained for this config and data: {out_dir}")
+        return json.loads((out_dir / "summary.json").read_text())
+    run_cfg = copy.deepcopy(cfg)
+    run_cfg.name = out_dir.name
+    start_run(run_cfg, out_dir)
+    with Timer() as timer:
+        tokenizer = build_tokenizer(cfg, data)
+        set_seed(cfg.seed)
+        model = build_model(cfg.model.teacher, tokenizer, cfg.seed)
+        summary = fit(run_cfg, cfg.teacher_train, out_dir, model, tokenizer, data, CE_ONLY,
+                      extra_summary={"role": "teacher", "model": cfg.model.teacher, "run_dir": str(out_dir)})
+    summary["wall_time_s"] = timer.seconds
+    write_summary(out_dir, summary)
+    return summary
