@@ -32,7 +32,7 @@ class DataConfig:
     max_target_len: int = _doc("target tokens (assertions joined by newlines)", 64)
     max_train_records: int = _doc("use at most this many training records (0 = all)", 0)
     train_fraction: float = _doc("share of the training records to use, after max_train_records (sweeps use 0.05)", 1.0)
-    max_eval_records: int = _doc("use at most this many val/test records when evaluating (0 = all)", 0)
+    max_val_records: int = _doc("validation during training uses at most this many val records (0 = all); `trident evaluate` always uses the whole split", 0)
     skip_bad_records: bool = _doc("skip malformed lines (counted per reason) instead of stopping", False)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import torch
 from transformers import AutoModelForSeq2SeqLM, Seq2SeqTrainingArguments
 
 from trident import metrics
@@ -12,25 +13,26 @@ from trident.data.encoding import encode_records
 from trident.io import atomic_write_json, atomic_write_jsonl
 from trident.losses import MultiComponentLoss
 from trident.models import load_tokenizer
-from trident.runs import limit_eval, load_records
+from trident.runs import load_records
 from trident.teacher import CE_ONLY
-from trident.trainer import EncodedDataset, TridentTrainer, collator, decode
+from trident.trainer import EncodedDataset, TridentTrainer, collator, decode, set_generation
 
 
 def evaluate_model(model_dir: Path, cfg, split: str, out_dir: Path) -> dict:
     tokenizer = load_tokenizer(model_dir)
     model = AutoModelForSeq2SeqLM.from_pretrained(model_dir)
     bad: dict = {}
-    records = limit_eval(cfg, load_records(cfg, split, bad))
+    records = load_records(cfg, split, bad)
     features = encode_records(records, tokenizer, cfg.data.max_source_len, cfg.data.max_target_len)
     with tempfile.TemporaryDirectory() as tmp:
+        set_generation(model, cfg.eval)
         args = Seq2SeqTrainingArguments(output_dir=tmp, per_device_eval_batch_size=cfg.eval.batch_size,
                                         predict_with_generate=True, report_to="none",
+                                        dataloader_pin_memory=torch.cuda.is_available(),
                                         disable_tqdm=not cfg.tracking.progress, remove_unused_columns=False)
         trainer = TridentTrainer(model=model, args=args, data_collator=collator(tokenizer, model),
                                  processing_class=tokenizer, loss_fn=MultiComponentLoss(CE_ONLY))
-        out = trainer.predict(EncodedDataset(features), max_new_tokens=cfg.eval.max_new_tokens,
-                              num_beams=cfg.eval.num_beams)
+        out = trainer.predict(EncodedDataset(features))
     preds = decode(tokenizer, out.predictions)
     refs = [r.assertions for r in records]
     result = metrics.compute_all(preds, refs)

@@ -8,17 +8,15 @@ from transformers.trainer_utils import get_last_checkpoint
 from trident.data.encoding import encode_records
 from trident.losses import MultiComponentLoss
 from trident.runs import Data, library_versions, write_summary
-from trident.tracking import MetricsFileCallback, configure_wandb, tensorboard_callback
-from trident.trainer import EncodedDataset, TridentTrainer, collator, metrics_fn, training_arguments
+from trident.tracking import MetricsFileCallback, configure_wandb, console_callbacks, tensorboard_callback
+from trident.trainer import EncodedDataset, TridentTrainer, collator, metrics_fn, set_generation, training_arguments
 
 
 def fit(cfg, tcfg, run_dir: Path, model, tokenizer, data: Data, loss_cfg, teacher=None,
         callbacks=(), extra_summary: dict | None = None) -> dict:
     enc = lambda recs: EncodedDataset(encode_records(recs, tokenizer, cfg.data.max_source_len, cfg.data.max_target_len))
     train_ds, val_ds = enc(data.train), enc(data.val)
-    model.generation_config.max_new_tokens = cfg.eval.max_new_tokens
-    model.generation_config.num_beams = cfg.eval.num_beams
-    model.generation_config.max_length = None
+    set_generation(model, cfg.eval)
 
     report_to = configure_wandb(cfg, run_dir)
     loss_fn = MultiComponentLoss(loss_cfg)
@@ -30,6 +28,10 @@ def fit(cfg, tcfg, run_dir: Path, model, tokenizer, data: Data, loss_cfg, teache
         train_dataset=train_ds, eval_dataset=val_ds, data_collator=collator(tokenizer, model),
         processing_class=tokenizer, compute_metrics=metrics_fn(tokenizer, [r.assertions for r in data.val]),
         callbacks=cbs, loss_fn=loss_fn, teacher=teacher)
+    library_console, own_console = console_callbacks(cfg.tracking.progress)
+    for cb in library_console:
+        trainer.remove_callback(cb)
+    trainer.add_callback(own_console)
 
     resume = get_last_checkpoint(trainer.args.output_dir) if tcfg.resume and Path(trainer.args.output_dir).exists() else None
     if resume:

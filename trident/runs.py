@@ -52,15 +52,15 @@ def subset_train(cfg: RunConfig, records: list[Record]) -> list[Record]:
     return records
 
 
-def limit_eval(cfg: RunConfig, records: list[Record]) -> list[Record]:
-    return records[: cfg.data.max_eval_records] if cfg.data.max_eval_records else records
+def limit_val(cfg: RunConfig, records: list[Record]) -> list[Record]:
+    return records[: cfg.data.max_val_records] if cfg.data.max_val_records else records
 
 
 def prepare_data(cfg: RunConfig) -> Data:
     ensure_data(cfg)
     bad: dict = {}
     train = subset_train(cfg, load_records(cfg, "train", bad))
-    val = limit_eval(cfg, load_records(cfg, "val", bad))
+    val = limit_val(cfg, load_records(cfg, "val", bad))
     return Data(train, val, bad)
 
 

@@ -24,7 +24,7 @@ def teacher_key(cfg: RunConfig) -> str:
     d = cfg.data
     return content_hash({
         "teacher": cfg.model.teacher, "tokenizer": cfg.model.tokenizer, "vocab_size": cfg.model.vocab_size,
-        "data": [d.max_source_len, d.max_target_len, d.max_train_records, d.max_eval_records,
+        "data": [d.max_source_len, d.max_target_len, d.max_train_records, d.max_val_records,
                  d.skip_bad_records, data_fingerprint(cfg)],
         "train": to_dict(cfg.teacher_train), "eval": to_dict(cfg.eval), "seed": cfg.seed,
     })

@@ -98,3 +98,28 @@ class MetricsFileCallback(TrainerCallback):
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
         if state.is_world_process_zero and metrics:
             self.evals.write({"step": state.global_step, "epoch": state.epoch, **metrics})
+
+
+def _is_step_log(logs: dict) -> bool:
+    return "loss_total" in logs
+
+
+def console_callbacks(progress: bool):
+    """Progress bars (or nothing) for training/eval, and one console line per validation pass.
+
+    The library's own console callbacks print every log event; with a row per optimizer step
+    that buries the validation results, so per-step rows go to the files only.
+    """
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    class StepQuietProgress(ProgressCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and not _is_step_log(logs):
+                super().on_log(args, state, control, logs=logs, **kwargs)
+
+    class StepQuietPrinter(PrinterCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and not _is_step_log(logs):
+                super().on_log(args, state, control, logs=logs, **kwargs)
+
+    return (ProgressCallback, PrinterCallback), (StepQuietProgress() if progress else StepQuietPrinter())

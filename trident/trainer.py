@@ -58,7 +58,15 @@ def training_arguments(cfg, tcfg, run_dir: Path, report_to: list[str], do_eval: 
         disable_tqdm=not cfg.tracking.progress,
         remove_unused_columns=False,
         dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
     )
+
+
+def set_generation(model, eval_cfg) -> None:
+    """Decoding settings for evaluation. For an encoder-decoder, max_length counts the decoder
+    start token, so it is max_new_tokens + 1 (setting both makes transformers warn on every batch)."""
+    model.generation_config.max_length = eval_cfg.max_new_tokens + 1
+    model.generation_config.num_beams = eval_cfg.num_beams
 
 
 def metrics_fn(tokenizer, references: list[list[str]]):
