@@ -25,8 +25,7 @@ def test_saved_config_round_trips(tmp_path):
     (["--train.lrr=1"], "unknown key(s) lrr"),
     (["--train.lr=fast"], "train.lr: expected float"),
     (["--train.resume=maybe"], "expected true/false"),
-    (["--loss.components.semantic.start=0.2"], "'semantic'"),
-    (["--loss.components.pans.start=0.2"], "not implemented"),
+    (["--loss.semantic_loss_scale=big"], "number or auto"),
     (["--loss.components.bogus.start=1"], "unknown loss component 'bogus'"),
     (["--loss.components.ce.schedule=wavy"], "unknown schedule"),
     (["train.lr=1"], "--key=value"),
@@ -37,12 +36,20 @@ def test_bad_config_is_a_clear_error(overrides, words):
     assert words in str(err.value)
 
 
-def test_trident_preset_refuses_the_unbuilt_semantic_term():
-    with pytest.raises(ConfigError, match="semantic"):
-        load_config("experiments/trident.yaml")
-
-
 def test_presets_load():
     legacy = load_config("experiments/legacy.yaml")
     assert {n: (c.start, c.end) for n, c in legacy.loss.components.items()} == {"ce": (0.5, 0.5), "kl": (0.5, 0.5)}
     load_config("experiments/smoke.yaml")
+    trident = load_config("experiments/trident.yaml")
+    assert {n: (c.start, c.end) for n, c in trident.loss.components.items()} == {
+        "focal": (0.5, 0.3), "jsd": (0.3, 0.4), "semantic": (0.2, 0.3), "pans": (0.05, 0.1), "ast": (0.05, 0.1)}
+    v1 = load_config("experiments/trident-v1.yaml")
+    assert v1.loss.components["contrastive"].start == 0.1 and v1.loss.components["contrastive"].end == 0.2
+    assert v1.loss.token_weight == 2.0 and v1.loss.semantic_loss_scale == "5"
+
+
+def test_default_components_are_the_trident_loss():
+    from trident.config import DEFAULT_LOSS_COMPONENTS
+
+    assert DEFAULT_LOSS_COMPONENTS == ("focal", "jsd", "semantic", "pans", "ast")
+    assert list(load_config(None).loss.components) == list(DEFAULT_LOSS_COMPONENTS)

@@ -129,7 +129,7 @@ def test_each_component_alone_moves_the_student(name, tiny_pair):
     with torch.no_grad():
         t_logits = teacher(input_ids=x, decoder_input_ids=dec).logits
     loss_fn = MultiComponentLoss(LossConfig(components={name: ComponentConfig(1.0, 1.0)}))
-    total, _ = loss_fn(LossInputs(out.logits, labels, t_logits), progress=0.0)
+    total, _, _ = loss_fn(LossInputs(out.logits, labels, t_logits), progress=0.0)
     total.backward()
     norms = [p.grad.norm().item() for p in student.parameters() if p.grad is not None]
     assert norms and all(math.isfinite(n) for n in norms)
@@ -143,7 +143,7 @@ def test_weights_follow_the_linear_schedule_and_are_applied_as_written():
     assert loss_fn.weights(0.5) == pytest.approx({"ce": 0.4, "focal": 0.35})
     assert loss_fn.weights(1.0) == pytest.approx({"ce": 0.3, "focal": 0.4})
     logits, labels = torch.randn(2, 3, 7, dtype=torch.float64), torch.randint(0, 7, (2, 3))
-    total, parts = loss_fn(LossInputs(logits, labels), progress=0.5)
+    total, parts, _ = loss_fn(LossInputs(logits, labels), progress=0.5)
     ce = COMPONENTS["ce"].fn(LossInputs(logits, labels), cfg)
     focal = COMPONENTS["focal"].fn(LossInputs(logits, labels), cfg)
     assert total.item() == pytest.approx(0.4 * ce.item() + 0.35 * focal.item(), rel=1e-9)

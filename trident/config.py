@@ -49,18 +49,45 @@ class ModelConfig:
 class ComponentConfig:
     start: float = _doc("weight at the start of training", 1.0)
     end: float | None = _doc("weight at the end of training (empty = same as start)", None)
-    schedule: str = _doc("how the weight moves from start to end over training progress", "linear")
+    schedule: str = _doc("how the weight moves from start to end over training progress: linear, cosine, step, constant", "linear")
+    step_at: float = _doc("progress at which a `step` schedule jumps from start to end", 0.5)
+
+
+def default_loss_components() -> dict[str, ComponentConfig]:
+    """DEFAULT_LOSS_COMPONENTS: the Trident loss (focal + JSD + semantic) with PANS and AST terms.
+
+    pans/ast start small and grow: both reward whole decoded sequences, which are poor while
+    the student is young, and their self-critical gradient is noisier than the token losses'.
+    """
+    return {
+        "focal": ComponentConfig(0.5, 0.3), "jsd": ComponentConfig(0.3, 0.4), "semantic": ComponentConfig(0.2, 0.3),
+        "pans": ComponentConfig(0.05, 0.1), "ast": ComponentConfig(0.05, 0.1),
+    }
+
+
+DEFAULT_LOSS_COMPONENTS = tuple(default_loss_components())
 
 
 @dataclass
 class LossConfig:
     components: dict[str, ComponentConfig] = _doc(
         "named loss components with weight schedules, e.g. loss.components.focal.start=0.5",
-        factory=lambda: {"ce": ComponentConfig(1.0, 1.0)})
+        factory=default_loss_components)
     temperature: float = _doc("softmax temperature of kl/jsd (both are multiplied by T² so gradient scale does not depend on T)", 2.0)
+    temperature_end: float | None = _doc("temperature at the end of training (empty = constant); anneals the teacher's pull", None)
+    temperature_schedule: str = _doc("schedule of the temperature from `temperature` to `temperature_end`", "linear")
     jsd_beta: float = _doc("JSD mixture weight: M = β·teacher + (1−β)·student", 0.5)
     focal_gamma: float = _doc("focal loss focusing exponent", 2.0)
     focal_alpha: float = _doc("focal loss class weight", 0.25)
+    token_weight: float = _doc("weight w of assertion-deciding target tokens in ce/focal (1 = off)", 1.0)
+    token_weight_warmup_epochs: float = _doc("the critical-token weight rises from 1 to w over this many epochs", 1.0)
+    semantic_model: str = _doc("sentence-transformers model (name or folder) for `semantic`; the default ships offline", "all-MiniLM-L6-v2")
+    semantic_loss_scale: str = _doc("β: multiplies the semantic term (value and gradient); a number or `auto`", "5")
+    semantic_auto_warmup: int = _doc("with semantic_loss_scale=auto: semantic evaluations observed before β is chosen (1 until then)", 10)
+    seq_reward_every: int = _doc("optimizer steps between self-critical terms (semantic/pans/ast)", 4)
+    seq_reward_fraction: float = _doc("share of each batch sampled for the self-critical term", 0.25)
+    contrastive_model: str = _doc("frozen code/text encoder of the contrastive term (e.g. microsoft/codebert-base); default offline MiniLM", "all-MiniLM-L6-v2")
+    contrastive_temperature: float = _doc("InfoNCE temperature τ", 0.1)
 
 
 @dataclass
@@ -78,6 +105,8 @@ class TrainConfig:
     save_total_limit: int = _doc("checkpoints kept", 2)
     eval_every_epoch: bool = _doc("generate on the validation split after every epoch (eval_metrics.csv)", True)
     resume: bool = _doc("resume from the run's last checkpoint if there is one", False)
+    grad_norm_every: int = _doc("every N optimizer steps, log each weighted component's gradient norm (0 = never)", 25)
+    max_nonfinite_steps: int = _doc("stop after this many optimizer steps in a row skipped for a non-finite loss or gradient", 10)
 
 
 @dataclass
@@ -234,6 +263,16 @@ def validate(cfg: RunConfig) -> None:
     for name, comp in cfg.loss.components.items():
         if comp.schedule not in SCHEDULES:
             raise ConfigError(f"loss.components.{name}.schedule: unknown schedule {comp.schedule!r}; known: {', '.join(SCHEDULES)}")
+    if cfg.loss.temperature_schedule not in SCHEDULES:
+        raise ConfigError(f"loss.temperature_schedule: unknown schedule {cfg.loss.temperature_schedule!r}")
+    beta = cfg.loss.semantic_loss_scale
+    if beta != "auto":
+        try:
+            float(beta)
+        except ValueError:
+            raise ConfigError(f"loss.semantic_loss_scale must be a number or auto, not {beta!r}") from None
+    if not 0 < cfg.loss.seq_reward_fraction <= 1 or cfg.loss.seq_reward_every < 1:
+        raise ConfigError("loss.seq_reward_fraction must be in (0, 1] and loss.seq_reward_every at least 1")
     if cfg.train.precision not in ("fp32", "bf16", "fp16"):
         raise ConfigError(f"train.precision must be fp32, bf16 or fp16, not {cfg.train.precision!r}")
     if cfg.tracking.wandb not in ("offline", "online", "disabled"):

@@ -5,29 +5,55 @@ from pathlib import Path
 
 from transformers.trainer_utils import get_last_checkpoint
 
-from trident.data.encoding import encode_records
-from trident.losses import MultiComponentLoss
+import torch
+
+from trident.data.encoding import encode_records, target_text
+from trident.losses import COMPONENTS, MultiComponentLoss
 from trident.runs import Data, library_versions, write_summary
 from trident.tracking import MetricsFileCallback, configure_wandb, console_callbacks, tensorboard_callback
 from trident.trainer import EncodedDataset, TridentTrainer, collator, metrics_fn, set_generation, training_arguments
 
 
+def _dataset(cfg, records, tokenizer, critical: bool) -> EncodedDataset:
+    features = encode_records(records, tokenizer, cfg.data.max_source_len, cfg.data.max_target_len, critical=critical)
+    return EncodedDataset(features, [r.id for r in records], [target_text(r) for r in records])
+
+
+def _attach_loss_state(cfg, loss_fn: MultiComponentLoss, model, datasets) -> None:
+    """Frozen-encoder embeddings of every target (cached on disk) and, for the contrastive term,
+    the trained projection from the student's decoder states into the encoder's space."""
+    from trident.encoders import cached_embeddings, embedding_dim
+
+    cache_dir = Path(cfg.runs_dir) / ".cache" / "embeddings"
+    for need in sorted(loss_fn.needs()):
+        if need.startswith("gold:"):
+            name = getattr(loss_fn.cfg, need[len("gold:"):])
+            for ds in datasets:
+                ds.gold[name] = cached_embeddings(ds.ids, ds.references, name, cache_dir)
+    if "projection" in loss_fn.needs():
+        dim = embedding_dim(loss_fn.cfg.contrastive_model)
+        model.trident_projection = torch.nn.Linear(model.config.d_model, dim)
+
+
 def fit(cfg, tcfg, run_dir: Path, model, tokenizer, data: Data, loss_cfg, teacher=None,
         callbacks=(), extra_summary: dict | None = None) -> dict:
-    enc = lambda recs: EncodedDataset(encode_records(recs, tokenizer, cfg.data.max_source_len, cfg.data.max_target_len))
-    train_ds, val_ds = enc(data.train), enc(data.val)
+    loss_fn = MultiComponentLoss(loss_cfg)
+    critical = loss_cfg.token_weight != 1.0
+    train_ds, val_ds = _dataset(cfg, data.train, tokenizer, critical), _dataset(cfg, data.val, tokenizer, critical)
+    _attach_loss_state(cfg, loss_fn, model, (train_ds, val_ds))
     set_generation(model, cfg.eval)
 
     report_to = configure_wandb(cfg, run_dir)
-    loss_fn = MultiComponentLoss(loss_cfg)
-    cbs = [MetricsFileCallback(run_dir, loss_fn.names), *callbacks]
+    scaled = tuple(n for n in loss_fn.names if COMPONENTS[n].scale is not None)
+    cbs = [MetricsFileCallback(run_dir, loss_fn.names, scaled), *callbacks]
     if cfg.tracking.tensorboard:
         cbs.append(tensorboard_callback(run_dir))
     trainer = TridentTrainer(
         model=model, args=training_arguments(cfg, tcfg, run_dir, report_to, tcfg.eval_every_epoch),
         train_dataset=train_ds, eval_dataset=val_ds, data_collator=collator(tokenizer, model),
         processing_class=tokenizer, compute_metrics=metrics_fn(tokenizer, [r.assertions for r in data.val]),
-        callbacks=cbs, loss_fn=loss_fn, teacher=teacher)
+        callbacks=cbs, loss_fn=loss_fn, teacher=teacher, grad_norm_every=tcfg.grad_norm_every,
+        max_nonfinite_steps=tcfg.max_nonfinite_steps, max_target_len=cfg.data.max_target_len)
     library_console, own_console = console_callbacks(cfg.tracking.progress)
     for cb in library_console:
         trainer.remove_callback(cb)
@@ -44,6 +70,8 @@ def fit(cfg, tcfg, run_dir: Path, model, tokenizer, data: Data, loss_cfg, teache
     timing = ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second")
     final = {k[len("eval_"):]: v for k, v in evals[-1].items() if k.startswith("eval_") and k not in timing}
 
+    if hasattr(model, "trident_projection"):  # a training aid, not part of the saved student
+        del model.trident_projection
     trainer.save_model(str(run_dir / "model"))
     tokenizer.save_pretrained(str(run_dir / "model"))
     if "wandb" in report_to:
@@ -62,6 +90,8 @@ def fit(cfg, tcfg, run_dir: Path, model, tokenizer, data: Data, loss_cfg, teache
         "train_records": len(data.train),
         "val_records": len(data.val),
         "bad_records": data.bad_counts,
+        "nonfinite_skipped": trainer.nonfinite_total,
+        "semantic_auto_beta": loss_fn.auto_beta,
         "versions": library_versions(),
         **(extra_summary or {}),
     }

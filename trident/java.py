@@ -103,3 +103,58 @@ def parses_as_method(code: str) -> bool:
     """True when `code` is a method declaration that parses cleanly inside a class body."""
     tree = parse(b"class __T {\n" + code.encode("utf-8") + b"\n}")
     return not has_errors(tree.root_node)
+
+
+_LITERALS = frozenset({
+    "decimal_integer_literal", "hex_integer_literal", "octal_integer_literal", "binary_integer_literal",
+    "decimal_floating_point_literal", "hex_floating_point_literal", "string_literal", "character_literal",
+    "text_block", "true", "false", "null_literal",
+})
+_COMPARISONS = frozenset({"==", "!=", "<", ">", "<=", ">="})
+
+
+def method_name(method: str) -> str | None:
+    """Name of the first method declared in `method` (the focal method's name)."""
+    tree = parse(b"class __T {\n" + method.encode("utf-8") + b"\n}")
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type in ("method_declaration", "constructor_declaration"):
+            name = node.child_by_field_name("name")
+            return name.text.decode("utf-8") if name is not None else None
+        stack.extend(reversed(node.children))
+    return None
+
+
+def critical_spans(code: str, focal_name: str | None = None) -> list[tuple[int, int]]:
+    """Character spans of the tokens that decide an assertion, found by their Java token kinds:
+    the names of called methods (the assert method, AssertJ's isEqualTo, the focal method),
+    the receiver of a call, literals (the expected value), comparison operators, and any
+    identifier equal to the focal method's name."""
+    data = code.encode("utf-8")
+    tree = parse(_METHOD_PREFIX + data + _METHOD_SUFFIX)
+    lo, hi = len(_METHOD_PREFIX), len(_METHOD_PREFIX) + len(data)
+    picked: list[ts.Node] = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.end_byte <= lo or node.start_byte >= hi:
+            continue
+        if node.type in _LITERALS:
+            picked.append(node)
+            continue
+        if node.type == "method_invocation":
+            for field_name in ("name", "object"):
+                child = node.child_by_field_name(field_name)
+                if child is not None and child.type == "identifier":
+                    picked.append(child)
+        elif node.type in _COMPARISONS and node.parent is not None and node.parent.type == "binary_expression":
+            picked.append(node)
+        elif node.type == "identifier" and focal_name and node.text.decode("utf-8", "replace") == focal_name:
+            picked.append(node)
+        stack.extend(node.children)
+
+    def char(offset: int) -> int:
+        return len(data[: offset - lo].decode("utf-8", "ignore"))
+
+    return sorted({(char(n.start_byte), char(n.end_byte)) for n in picked if lo <= n.start_byte and n.end_byte <= hi})

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-STEP_FIELDS = ["step", "epoch", "progress", "lr", "loss_total", "grad_norm", "samples_per_s"]
+STEP_FIELDS = ["step", "epoch", "progress", "lr", "loss_total", "grad_norm", "samples_per_s", "nonfinite_skipped"]
 
 
 def configure_wandb(cfg, run_dir: Path) -> list[str]:
@@ -75,10 +75,13 @@ class _CsvLog:
 class MetricsFileCallback(TrainerCallback):
     """One row per optimizer step in step_metrics.csv; one row per evaluation in eval_metrics.csv."""
 
-    def __init__(self, run_dir: Path, component_names: list[str]):
+    def __init__(self, run_dir: Path, component_names: list[str], scaled: tuple[str, ...] = ()):
         self.steps = _CsvLog(run_dir / "step_metrics.csv")
         self.evals = _CsvLog(run_dir / "eval_metrics.csv")
-        self.component_fields = [f"{n}/{kind}" for n in component_names for kind in ("raw", "weight", "weighted")]
+        # Every column exists from the first row; a value not computed on a step stays empty.
+        kinds = lambda n: ("raw", "weight", "scale", "weighted", "grad_norm") if n in scaled else (
+            "raw", "weight", "weighted", "grad_norm")
+        self.component_fields = [f"{n}/{k}" for n in component_names for k in kinds(n)]
 
     def on_train_begin(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
@@ -91,7 +94,7 @@ class MetricsFileCallback(TrainerCallback):
         row = {"step": state.global_step, "epoch": logs.get("epoch", state.epoch),
                "progress": logs.get("progress"), "lr": logs.get("learning_rate"),
                "loss_total": logs["loss_total"], "grad_norm": logs.get("grad_norm"),
-               "samples_per_s": logs.get("samples_per_s")}
+               "samples_per_s": logs.get("samples_per_s"), "nonfinite_skipped": logs.get("nonfinite_skipped")}
         row.update({k: logs.get(k) for k in self.component_fields})
         self.steps.write(row)
 

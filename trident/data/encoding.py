@@ -14,6 +14,7 @@ from typing import Sequence
 
 from transformers import PreTrainedTokenizerBase
 
+from trident import java
 from trident.data.records import Record
 
 
@@ -27,8 +28,19 @@ def _special(tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], list[int], 
     return bos, [sep_id], [tokenizer.eos_token_id]
 
 
+def critical_mask(record: Record, text: str, offsets: list[tuple[int, int]]) -> list[int]:
+    """1 for target tokens overlapping an assertion-deciding Java token (see java.critical_spans)."""
+    spans = java.critical_spans(text, java.method_name(record.focal_method))
+    out = []
+    for start, end in offsets:
+        out.append(int(any(start < b and a < end for a, b in spans)))
+    return out
+
+
 def encode_records(records: Sequence[Record], tokenizer: PreTrainedTokenizerBase,
-                   max_source_len: int, max_target_len: int) -> list[dict[str, list[int]]]:
+                   max_source_len: int, max_target_len: int, critical: bool = False) -> list[dict[str, list[int]]]:
+    """Token ids per record; with `critical`, also a 0/1 `critical` mask aligned with `labels`
+    (token weighting), which needs a fast tokenizer's offsets."""
     bos, sep, eos = _special(tokenizer)
     fixed = len(bos) + len(sep) + len(eos)
     if max_source_len <= fixed or max_target_len < 2:
@@ -36,11 +48,16 @@ def encode_records(records: Sequence[Record], tokenizer: PreTrainedTokenizerBase
     plain = dict(add_special_tokens=False)
     focal = tokenizer([r.focal_method for r in records], **plain)["input_ids"]
     tests = tokenizer([r.test_method_masked for r in records], **plain)["input_ids"]
-    targets = tokenizer([target_text(r) for r in records], **plain)["input_ids"]
+    texts = [target_text(r) for r in records]
+    target_enc = tokenizer(texts, return_offsets_mapping=critical, **plain)
     out = []
-    for f, t, y in zip(focal, tests, targets):
+    for i, (f, t, y) in enumerate(zip(focal, tests, target_enc["input_ids"])):
         budget = max_source_len - fixed
         t = t[:budget]  # only when the test alone does not fit
         f = f[: budget - len(t)]
-        out.append({"input_ids": bos + f + sep + t + eos, "labels": y[: max_target_len - 1] + eos})
+        row = {"input_ids": bos + f + sep + t + eos, "labels": y[: max_target_len - 1] + eos}
+        if critical:
+            mask = critical_mask(records[i], texts[i], target_enc["offset_mapping"][i])
+            row["critical"] = mask[: max_target_len - 1] + [0]
+        out.append(row)
     return out

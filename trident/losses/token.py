@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from trident.losses.registry import LossInputs, register_component
+from trident.schedules import weight_at
 
 
 def upcast(logits: torch.Tensor) -> torch.Tensor:
@@ -24,10 +25,31 @@ def upcast(logits: torch.Tensor) -> torch.Tensor:
     return logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
 
 
-def masked_mean(per_token: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def masked_mean(per_token: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean over real target tokens; with `weights`, the weighted mean Σw·l / Σw over them."""
     mask = labels != -100
     picked = torch.where(mask, per_token, torch.zeros_like(per_token))
-    return picked.sum() / mask.sum().clamp(min=1)
+    if weights is None:
+        return picked.sum() / mask.sum().clamp(min=1)
+    w = torch.where(mask, weights.to(picked.dtype), torch.zeros_like(picked))
+    return (picked * w).sum() / w.sum().clamp(min=1e-12)
+
+
+def critical_token_weights(inputs: LossInputs, cfg) -> torch.Tensor | None:
+    """Token weighting: assertion-deciding tokens weigh w, warming from 1 to w over the first
+    `token_weight_warmup_epochs` (a young student cannot place them yet; full weight from step
+    one mostly adds noise). None when weighting is off."""
+    if inputs.critical is None or cfg.token_weight == 1.0:
+        return None
+    epoch = inputs.context.epoch if inputs.context is not None else float("inf")
+    warm = 1.0 if cfg.token_weight_warmup_epochs <= 0 else min(1.0, epoch / cfg.token_weight_warmup_epochs)
+    w = 1.0 + (cfg.token_weight - 1.0) * warm
+    return 1.0 + (w - 1.0) * inputs.critical.float()
+
+
+def temperature_at(cfg, progress: float) -> float:
+    """The kl/jsd temperature on its schedule; annealing it changes how hard the teacher pulls."""
+    return weight_at(cfg.temperature_schedule, cfg.temperature, cfg.temperature_end, progress)
 
 
 def token_nll(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -66,25 +88,27 @@ def _teacher(inputs: LossInputs) -> torch.Tensor:
 
 @register_component("ce")
 def ce(inputs: LossInputs, cfg) -> torch.Tensor:
-    return masked_mean(token_nll(inputs.student_logits, inputs.labels), inputs.labels)
+    weights = critical_token_weights(inputs, cfg)
+    return masked_mean(token_nll(inputs.student_logits, inputs.labels), inputs.labels, weights)
 
 
 @register_component("focal")
 def focal(inputs: LossInputs, cfg) -> torch.Tensor:
     nll = token_nll(inputs.student_logits, inputs.labels)
     p = torch.exp(-nll)
-    return masked_mean(cfg.focal_alpha * (1.0 - p).pow(cfg.focal_gamma) * nll, inputs.labels)
+    weights = critical_token_weights(inputs, cfg)
+    return masked_mean(cfg.focal_alpha * (1.0 - p).pow(cfg.focal_gamma) * nll, inputs.labels, weights)
 
 
 @register_component("kl", needs_teacher=True)
 def kl(inputs: LossInputs, cfg) -> torch.Tensor:
-    t = cfg.temperature
+    t = temperature_at(cfg, inputs.progress)
     per_token = kl_per_token(_soft(_teacher(inputs), t), _soft(inputs.student_logits, t))
     return masked_mean(per_token, inputs.labels) * t * t
 
 
 @register_component("jsd", needs_teacher=True)
 def jsd(inputs: LossInputs, cfg) -> torch.Tensor:
-    t = cfg.temperature
+    t = temperature_at(cfg, inputs.progress)
     per_token = jsd_per_token(_soft(_teacher(inputs), t), _soft(inputs.student_logits, t), cfg.jsd_beta)
     return masked_mean(per_token, inputs.labels) * t * t
