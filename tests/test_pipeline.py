@@ -120,3 +120,78 @@ def test_vocabulary_mismatch_is_an_error():
     assert len(a) != len(b)
     with pytest.raises(VocabularyMismatch, match="vocabularies differ"):
         check_same_vocabulary(build_model("tiny-teacher", a, 0), build_model("tiny-student", b, 0))
+
+
+NAN_STEPS: set = set()
+
+
+def _nan_probe(inputs, cfg):
+    """A test-only component: 0 with a gradient, NaN on the optimizer steps in NAN_STEPS."""
+    zero = inputs.student_logits.sum() * 0.0
+    step = inputs.context.global_step if inputs.context is not None else -1
+    return zero + float("nan") if inputs.context is not None and inputs.context.training and step in NAN_STEPS else zero
+
+
+def _fit_with_probe(synth_dir, tmp_path, nan_steps, **extra):
+    from trident.config import ComponentConfig, LossConfig
+    from trident.fit import fit
+    from trident.losses.registry import COMPONENTS, register_component
+    from trident.models import build_model
+    from trident.runs import prepare_data
+    from trident.teacher import build_tokenizer
+
+    if "_nan_probe" not in COMPONENTS:
+        register_component("_nan_probe")(_nan_probe)
+    NAN_STEPS.clear()
+    NAN_STEPS.update(nan_steps)
+    cfg = load_config(LEGACY, tiny_overrides(synth_dir, tmp_path / "runs", name="probe", **extra))
+    data = prepare_data(cfg)
+    tok = build_tokenizer(cfg, data)
+    model = build_model("tiny-student", tok, 0)
+    checksums = []
+
+    class Sum(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            checksums.append(sum(p.detach().double().sum().item() for p in model.parameters()))
+
+    loss = LossConfig(components={"ce": ComponentConfig(1.0, 1.0), "_nan_probe": ComponentConfig(1.0, 1.0)})
+    run_dir = tmp_path / "runs" / "probe"
+    run_dir.mkdir(parents=True)
+    summary = fit(cfg, cfg.train, run_dir, model, tok, data, loss, callbacks=[Sum()])
+    return summary, checksums, _rows(run_dir / "step_metrics.csv")
+
+
+def test_a_non_finite_step_is_skipped_counted_and_logged(synth_dir, tmp_path):
+    summary, sums, rows = _fit_with_probe(synth_dir, tmp_path, {2})
+    assert summary["nonfinite_skipped"] == 1 and summary["completed"]
+    assert [int(r["nonfinite_skipped"]) for r in rows] == [0, 0, 1, 1, 1, 1]
+    assert sums[2] == sums[1]  # the third optimizer step changed nothing
+    assert sums[3] != sums[2]  # and training went on
+
+
+def test_too_many_non_finite_steps_in_a_row_stop_the_run(synth_dir, tmp_path):
+    from trident.trainer import NonFiniteTraining
+
+    with pytest.raises(NonFiniteTraining, match="3 optimizer steps in a row"):
+        _fit_with_probe(synth_dir, tmp_path, {1, 2, 3, 4}, **{"train.max_nonfinite_steps": 3})
+
+
+def test_trident_v1_trains_logs_every_column_and_is_analysed(synth_dir, tmp_path, capsys):
+    args = ["--config", "experiments/trident-v1.yaml",
+            *tiny_overrides(synth_dir, tmp_path / "runs", name="v1", **{"train.grad_norm_every": 2,
+                                                                          "loss.seq_reward_every": 2})]
+    assert main(["teacher", *args]) == 0
+    assert main(["train", *args]) == 0
+    run = tmp_path / "runs" / "v1"
+    rows = _rows(run / "step_metrics.csv")
+    for name in ("focal", "jsd", "semantic", "pans", "ast", "contrastive"):
+        for kind in ("raw", "weight", "weighted", "grad_norm"):
+            assert f"{name}/{kind}" in rows[0], f"{name}/{kind}"
+        assert any(r[f"{name}/grad_norm"] for r in rows), name
+        assert all(r[f"{name}/raw"] for r in rows[::2]), name  # seq terms on even optimizer steps
+    assert all(float(r["semantic/scale"]) == 5.0 for r in rows if r["semantic/scale"])
+    assert list((run / "tb").glob("events.out.tfevents.*"))
+    capsys.readouterr()
+    assert main(["analyse-loss-scale", str(run)]) == 0
+    report = capsys.readouterr().out
+    assert "semantic" in report and "recommended: --loss.semantic_loss_scale=" in report

@@ -51,6 +51,13 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--split", default="test", choices=["train", "val", "test"], help="split to evaluate (default: test)")
     ev.add_argument("--with-teacher", action="store_true",
                     help="also evaluate the teacher this run was distilled from and print both side by side")
+
+    ls = sub.add_parser("analyse-loss-scale", help="per-component magnitudes of a run and the β that balances them",
+                        description="Read RUN/step_metrics.csv; report each component's running mean and std, its "
+                                    "ratio to the core losses, and the semantic β that brings the scaled semantic "
+                                    "term level with them (by value, and by gradient norm when logged).")
+    ls.add_argument("run", help="run directory (runs/<name>)")
+    ls.add_argument("--window", type=int, default=50, help="steps in the running mean (default: 50)")
     return p
 
 
@@ -111,6 +118,7 @@ def _cmd_evaluate(args, extra) -> int:
 def main(argv: list[str] | None = None) -> int:
     from trident.data.records import BadRecord
     from trident.models import VocabularyMismatch
+    from trident.trainer import NonFiniteTraining
 
     args, extra = _parser().parse_known_args(argv)
     try:
@@ -118,11 +126,19 @@ def main(argv: list[str] | None = None) -> int:
             if extra:
                 raise ConfigError(f"unrecognised arguments: {' '.join(extra)}")
             return _cmd_synth(args)
+        if args.command == "analyse-loss-scale":
+            from analysis.loss_scale import analyse, format_report
+
+            print(format_report(analyse(args.run, args.window)))
+            return 0
         handler = {"teacher": _cmd_teacher, "train": _cmd_train, "evaluate": _cmd_evaluate}[args.command]
         return handler(args, extra)
     except (ConfigError, BadRecord, FileNotFoundError, VocabularyMismatch) as exc:
         print(f"trident: error: {exc}", file=sys.stderr)
         return 2
+    except NonFiniteTraining as exc:
+        print(f"trident: training stopped: {exc}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

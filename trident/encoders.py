@@ -46,7 +46,7 @@ def embed(texts: Sequence[str], name: str, device: str | torch.device = "cpu", b
     model = sentence_encoder(name, str(torch.device(device)))
     out = model.encode(list(texts), batch_size=batch_size, convert_to_tensor=True, normalize_embeddings=True,
                        show_progress_bar=False)
-    return out.float().to(device)
+    return out.float().to(device).clone()  # encode() runs in inference mode; autograd may not use such tensors
 
 
 def embedding_dim(name: str) -> int:

@@ -144,6 +144,7 @@ class TridentTrainer(Seq2SeqTrainer):
         self._step_t0 = 0.0
         self.nonfinite_in_a_row = 0
         self.nonfinite_total = 0
+        self._nonfinite_loss = False
 
     # -- the loss -------------------------------------------------------------------------
     def _context(self, model, model_inputs, idx, hidden) -> StepContext:
@@ -179,6 +180,8 @@ class TridentTrainer(Seq2SeqTrainer):
         ctx = self._context(model, model_inputs, idx, hidden)
         total, parts, terms = self.loss_fn(LossInputs(outputs.logits, labels, teacher_logits, critical, progress, ctx))
         if model.training:
+            if not torch.isfinite(total.detach()):
+                self._nonfinite_loss = True
             if self._micro == 0 and self.grad_norm_every and self.state.global_step % self.grad_norm_every == 0:
                 parts.update(self._grad_norms(model, terms))
             self._record(total, parts, labels.shape[0], progress)
@@ -211,6 +214,8 @@ class TridentTrainer(Seq2SeqTrainer):
         def guarded_step(*a, **kw):
             grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
             finite = bool(torch.stack([g.isfinite().all() for g in grads]).all()) if grads else True
+            finite = finite and not self._nonfinite_loss
+            self._nonfinite_loss = False
             if finite:
                 self.nonfinite_in_a_row = 0
                 return inner_step(*a, **kw)

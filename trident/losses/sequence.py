@@ -39,9 +39,29 @@ KINDS = ("semantic", "pans", "ast")
 
 @dataclass
 class SampleRewards:
+    sample: torch.Tensor  # [n, len] sampled token ids (pad after eos)
     logp: torch.Tensor  # [n] length-normalised log p(sample), carries gradient
     sample_scores: dict[str, torch.Tensor]  # kind -> [n]
     baseline_scores: dict[str, torch.Tensor]
+
+
+def sequence_logprob(model, enc: dict, sequence: torch.Tensor, pad_id: int) -> torch.Tensor:
+    """Length-normalised log p(sequence | source) under `model`, with gradient; [n].
+
+    Positions after the sequence's end (pad) are excluded; a sequence is scored up to and
+    including its eos token."""
+    labels = sequence.masked_fill(sequence == pad_id, -100)
+    labels[:, 0] = torch.where(labels[:, 0] == -100, torch.full_like(labels[:, 0], pad_id), labels[:, 0])
+    dec_in = model.prepare_decoder_input_ids_from_labels(labels=labels)
+    logits = model(**enc, decoder_input_ids=dec_in).logits
+    mask = labels != -100
+    token_logp = F.log_softmax(logits.float(), -1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    return torch.where(mask, token_logp, torch.zeros_like(token_logp)).sum(-1) / mask.sum(-1).clamp(min=1)
+
+
+def self_critical_loss(logp: torch.Tensor, sample_score: torch.Tensor, baseline_score: torch.Tensor) -> torch.Tensor:
+    """−(r_sample − r_baseline)·log p(sample), averaged over the rows; the advantage is a constant."""
+    return -((sample_score - baseline_score).detach() * logp).mean()
 
 
 def _due(inputs: LossInputs, cfg) -> bool:
@@ -83,13 +103,7 @@ def sample_rewards(inputs: LossInputs, cfg, kinds: tuple[str, ...]) -> SampleRew
         generated = model.generate(**enc, do_sample=True, top_k=0, top_p=1.0, num_beams=1,
                                    max_length=ctx.max_target_len + 1)
     sample = _cut_at_eos(generated[:, 1:], tok.eos_token_id, tok.pad_token_id)  # drop the decoder start token
-    labels = sample.masked_fill(sample == tok.pad_token_id, -100)
-    labels[:, 0] = torch.where(labels[:, 0] == -100, torch.full_like(labels[:, 0], tok.pad_token_id), labels[:, 0])
-    dec_in = model.prepare_decoder_input_ids_from_labels(labels=labels)
-    logits = model(**enc, decoder_input_ids=dec_in).logits
-    mask = labels != -100
-    token_logp = F.log_softmax(logits.float(), -1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-    logp = torch.where(mask, token_logp, torch.zeros_like(token_logp)).sum(-1) / mask.sum(-1).clamp(min=1)
+    logp = sequence_logprob(model, enc, sample, tok.pad_token_id)
 
     argmax = inputs.student_logits[:n].detach().argmax(-1)
     argmax = _cut_at_eos(argmax.masked_fill(inputs.labels[:n] == -100, tok.pad_token_id), tok.eos_token_id, tok.pad_token_id)
@@ -99,7 +113,7 @@ def sample_rewards(inputs: LossInputs, cfg, kinds: tuple[str, ...]) -> SampleRew
     if "semantic" in kinds:
         gold = ctx.gold_embeddings.get(cfg.semantic_model)
         ref_emb = gold[:n].to(device) if gold is not None else embed(refs, cfg.semantic_model, device)
-    result = SampleRewards(logp, _scores(kinds, sample_texts, refs, ref_emb, cfg, device),
+    result = SampleRewards(sample, logp, _scores(kinds, sample_texts, refs, ref_emb, cfg, device),
                            _scores(kinds, base_texts, refs, ref_emb, cfg, device))
     ctx.cache["scst"] = result
     return result
@@ -119,8 +133,7 @@ def _component(kind: str):
         active = tuple(k for k in KINDS if k in inputs.context.cache.get("active", KINDS))
         r = sample_rewards(inputs, cfg, active)
         score = r.sample_scores[kind]
-        advantage = (score - r.baseline_scores[kind]).detach()
-        surrogate = -(advantage * r.logp).mean()
+        surrogate = self_critical_loss(r.logp, score, r.baseline_scores[kind])
         raw = 1.0 - score.mean()
         return surrogate + (raw - surrogate).detach()
 
