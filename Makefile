@@ -5,7 +5,7 @@ TRIDENT := $(PY) -m trident
 STAMP   := $(VENV)/.installed
 SMOKE   := experiments/smoke.yaml
 
-.PHONY: setup test smoke clean
+.PHONY: setup test smoke bench sweep-beta sweep-contrastive sweep-before-after dashboard clean
 
 setup: $(STAMP)
 
@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	# torch first and pinned: an open range would make pip fetch a multi-GB CUDA build.
 	$(VENV)/bin/pip install --quiet "torch==2.13.0"
 	$(VENV)/bin/pip install --quiet -e ".[dev]"
+	# W&B's sweep-config checks (wandb[sweeps]). Its metadata pins numpy<2, which would drag
+	# pandas back a major version; the schema checks it is used for run fine on numpy 2.
+	$(VENV)/bin/pip install --quiet --no-deps "sweeps>=0.2"
 	touch $(STAMP)
 
 test: setup
@@ -27,4 +30,25 @@ smoke: setup
 	$(TRIDENT) evaluate --run runs/smoke --split test --with-teacher
 
 clean:
-	rm -rf runs data/synth data/smoke
+	rm -rf runs data/synth data/smoke sweeps/studies
+
+# The main job: β ∈ {3, 5, 7} for trident-v1 on 5% of the synthetic data (Optuna, embedded study file).
+sweep-beta: setup
+	test -d data/synth || $(TRIDENT) data synth --out data/synth --n 6000 --seed 0
+	$(TRIDENT) sweep sweeps/beta.yaml
+
+sweep-contrastive: setup
+	test -d data/synth || $(TRIDENT) data synth --out data/synth --n 6000 --seed 0
+	$(TRIDENT) sweep sweeps/contrastive.yaml
+
+sweep-before-after: setup
+	test -d data/synth || $(TRIDENT) data synth --out data/synth --n 6000 --seed 0
+	$(TRIDENT) sweep sweeps/before-after.yaml
+
+STUDY ?= beta
+STORAGE ?= sqlite:///sweeps/studies/$(STUDY).db
+dashboard: setup
+	$(VENV)/bin/optuna-dashboard --host 127.0.0.1 --port 8080 $(STORAGE)
+
+bench: setup
+	$(PY) benchmarks/overhead.py

@@ -262,3 +262,21 @@ def test_extreme_logits_and_empty_rows_stay_finite(dtype):
         value = COMPONENTS[name].fn(LossInputs(logits, labels, teacher), LossConfig())
         (grad,) = torch.autograd.grad(value, logits)
         assert torch.isfinite(value) and torch.isfinite(grad).all(), name
+
+
+def test_auto_beta_is_chosen_from_running_magnitudes_after_warmup(toy):
+    cfg = LossConfig(components={"focal": ComponentConfig(0.5, 0.5), "semantic": ComponentConfig(0.2, 0.2)},
+                     seq_reward_fraction=1.0, seq_reward_every=1, semantic_loss_scale="auto", semantic_auto_warmup=2)
+    loss_fn = MultiComponentLoss(cfg)
+    seen = {"focal": [], "semantic": []}
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        _, parts, _ = loss_fn(_inputs(toy))
+        assert parts["semantic/scale"].item() == 1.0  # β = 1 until the warm-up is over
+        for n in seen:
+            seen[n].append(parts[f"{n}/raw"].item())
+    focal, semantic = sum(seen["focal"]) / 2, sum(seen["semantic"]) / 2
+    assert loss_fn.auto_beta == pytest.approx(min(100.0, max(0.1, focal / semantic)), rel=1e-6)  # clipped to [0.1, 100]
+    torch.manual_seed(3)
+    _, parts, _ = loss_fn(_inputs(toy))
+    assert parts["semantic/scale"].item() == pytest.approx(loss_fn.auto_beta)

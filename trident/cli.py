@@ -52,6 +52,29 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--with-teacher", action="store_true",
                     help="also evaluate the teacher this run was distilled from and print both side by side")
 
+    sw = sub.add_parser("sweep", formatter_class=fmt, help="run a W&B-format sweep file with Optuna (or W&B agents)",
+                        description="Run a sweep file (W&B's sweep-config format). The default engine is Optuna: the "
+                                    "study is stored in sweeps/studies/<name>.db (SQLite), or on --storage "
+                                    "postgresql://… where any number of --worker processes on any machines share it. "
+                                    "Each trial is one `trident train` run with its own run directory. Re-running a "
+                                    "finished sweep runs nothing new.")
+    sw.add_argument("file", help="sweep file, e.g. sweeps/beta.yaml")
+    sw.add_argument("--engine", choices=["optuna", "wandb"], default="optuna",
+                    help="optuna (default; offline, local or shared storage) or wandb (wandb sweep + wandb agent)")
+    sw.add_argument("--storage", help="Optuna storage URL (default: sqlite:///sweeps/studies/<name>.db)")
+    sw.add_argument("--worker", action="store_true",
+                    help="attach as one more worker to the study (same file and storage); prints no final table")
+    sw.add_argument("--pruner", choices=["hyperband", "median", "none"],
+                    help="override the file's early_terminate (hyperband → HyperbandPruner)")
+    sw.add_argument("--heartbeat-interval", type=int, default=10,
+                    help="seconds between a running trial's heartbeats (default: 10)")
+    sw.add_argument("--grace-period", type=int, default=30,
+                    help="seconds without a heartbeat after which a trial's worker counts as dead (default: 30)")
+    sw.add_argument("--seed", type=int, help="sampler seed")
+    sw.add_argument("--project", default="trident", help="W&B project (--engine wandb)")
+    sw.add_argument("--entity", help="W&B entity (--engine wandb)")
+    sw.add_argument("--count", type=int, help="trials this W&B agent runs (--engine wandb)")
+
     ls = sub.add_parser("analyse-loss-scale", help="per-component magnitudes of a run and the β that balances them",
                         description="Read RUN/step_metrics.csv; report each component's running mean and std, its "
                                     "ratio to the core losses, and the semantic β that brings the scaled semantic "
@@ -74,6 +97,19 @@ def _load(args, extra):
     from trident.config import load_config
 
     return load_config(args.config, extra)
+
+
+def split_config_args(argv: list[str]) -> tuple[str | None, list[str]]:
+    """`--config FILE`/`--config=FILE` and the `--key=value` overrides of a `trident train` argv."""
+    config, rest, it = None, [], iter(argv)
+    for arg in it:
+        if arg == "--config":
+            config = next(it)
+        elif arg.startswith("--config="):
+            config = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+    return config, rest
 
 
 def _cmd_teacher(args, extra) -> int:
@@ -115,9 +151,29 @@ def _cmd_evaluate(args, extra) -> int:
     return 0
 
 
+def _cmd_sweep(args, extra) -> int:
+    from trident.sweeps.spec import load_sweep
+
+    if extra:
+        raise ConfigError(f"unrecognised arguments: {' '.join(extra)}")
+    spec = load_sweep(args.file)
+    if args.engine == "wandb":
+        from trident.sweeps.wandb_engine import run_wandb
+
+        return run_wandb(spec, args.project, args.entity, args.count)
+    from trident.sweeps.optuna_engine import run_worker
+    from trident.sweeps.report import summary_text
+
+    study = run_worker(spec, args.storage, args.pruner, args.heartbeat_interval, args.grace_period, args.seed)
+    if not args.worker:
+        print(summary_text(spec, study))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from trident.data.records import BadRecord
     from trident.models import VocabularyMismatch
+    from trident.sweeps.spec import SweepError
     from trident.trainer import NonFiniteTraining
 
     args, extra = _parser().parse_known_args(argv)
@@ -126,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             if extra:
                 raise ConfigError(f"unrecognised arguments: {' '.join(extra)}")
             return _cmd_synth(args)
+        if args.command == "sweep":
+            return _cmd_sweep(args, extra)
         if args.command == "analyse-loss-scale":
             from analysis.loss_scale import analyse, format_report
 
@@ -133,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         handler = {"teacher": _cmd_teacher, "train": _cmd_train, "evaluate": _cmd_evaluate}[args.command]
         return handler(args, extra)
-    except (ConfigError, BadRecord, FileNotFoundError, VocabularyMismatch) as exc:
+    except (ConfigError, BadRecord, FileNotFoundError, VocabularyMismatch, SweepError) as exc:
         print(f"trident: error: {exc}", file=sys.stderr)
         return 2
     except NonFiniteTraining as exc:

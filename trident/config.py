@@ -31,7 +31,7 @@ class DataConfig:
     max_source_len: int = _doc("source tokens (focal method + separator + masked test); the focal method is cut first", 256)
     max_target_len: int = _doc("target tokens (assertions joined by newlines)", 64)
     max_train_records: int = _doc("use at most this many training records (0 = all)", 0)
-    train_fraction: float = _doc("share of the training records to use, after max_train_records (sweeps use 0.05)", 1.0)
+    train_fraction: float = _doc("share of the training records the student is distilled on (seeded; sweeps use 0.05); the teacher uses all", 1.0)
     max_val_records: int = _doc("validation during training uses at most this many val records (0 = all); `trident evaluate` always uses the whole split", 0)
     skip_bad_records: bool = _doc("skip malformed lines (counted per reason) instead of stopping", False)
 
@@ -84,7 +84,7 @@ class LossConfig:
     semantic_model: str = _doc("sentence-transformers model (name or folder) for `semantic`; the default ships offline", "all-MiniLM-L6-v2")
     semantic_loss_scale: str = _doc("β: multiplies the semantic term (value and gradient); a number or `auto`", "5")
     semantic_auto_warmup: int = _doc("with semantic_loss_scale=auto: semantic evaluations observed before β is chosen (1 until then)", 10)
-    seq_reward_every: int = _doc("optimizer steps between self-critical terms (semantic/pans/ast)", 4)
+    seq_reward_every: int = _doc("optimizer steps between self-critical terms (semantic/pans/ast)", 8)
     seq_reward_fraction: float = _doc("share of each batch sampled for the self-critical term", 0.25)
     contrastive_model: str = _doc("frozen code/text encoder of the contrastive term (e.g. microsoft/codebert-base); default offline MiniLM", "all-MiniLM-L6-v2")
     contrastive_temperature: float = _doc("InfoNCE temperature τ", 0.1)
@@ -121,6 +121,8 @@ class TrackingConfig:
     wandb: str = _doc("Weights & Biases mode: offline (no account needed), online, disabled", "offline")
     wandb_project: str = _doc("W&B project", "trident")
     wandb_group: str = _doc("W&B group (sweeps group their trials)", "")
+    sweep: str = _doc("the sweep this run is a trial of (set by `trident sweep`)", "")
+    trial: int = _doc("its Optuna trial number (set by `trident sweep`; -1 = not a trial)", -1)
     tensorboard: bool = _doc("write TensorBoard event files under <run>/tb", True)
     progress: bool = _doc("progress bars", True)
 

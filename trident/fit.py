@@ -35,6 +35,17 @@ def _attach_loss_state(cfg, loss_fn: MultiComponentLoss, model, datasets) -> Non
         model.trident_projection = torch.nn.Linear(model.config.d_model, dim)
 
 
+def _finish_wandb(report_to) -> str | None:
+    if "wandb" not in report_to:
+        return None
+    import wandb
+
+    run_id = wandb.run.id if wandb.run is not None else None
+    wandb.finish()
+    wandb.teardown()  # the next run in this process must read its own WANDB_DIR
+    return run_id
+
+
 def fit(cfg, tcfg, run_dir: Path, model, tokenizer, data: Data, loss_cfg, teacher=None,
         callbacks=(), extra_summary: dict | None = None) -> dict:
     loss_fn = MultiComponentLoss(loss_cfg)
@@ -62,7 +73,11 @@ def fit(cfg, tcfg, run_dir: Path, model, tokenizer, data: Data, loss_cfg, teache
     resume = get_last_checkpoint(trainer.args.output_dir) if tcfg.resume and Path(trainer.args.output_dir).exists() else None
     if resume:
         print(f"[trident] resuming from {resume}")
-    out = trainer.train(resume_from_checkpoint=resume)
+    try:
+        out = trainer.train(resume_from_checkpoint=resume)
+    except BaseException:
+        _finish_wandb(report_to)  # a pruned or failed run must not leave its W&B run open for the next
+        raise
     evals = [h for h in trainer.state.log_history if "eval_f1" in h]
     if not evals or evals[-1]["step"] != trainer.state.global_step:
         trainer.evaluate()
@@ -74,11 +89,7 @@ def fit(cfg, tcfg, run_dir: Path, model, tokenizer, data: Data, loss_cfg, teache
         del model.trident_projection
     trainer.save_model(str(run_dir / "model"))
     tokenizer.save_pretrained(str(run_dir / "model"))
-    if "wandb" in report_to:
-        import wandb
-
-        wandb.finish()
-        wandb.teardown()  # the next run in this process must read its own WANDB_DIR
+    wandb_id = _finish_wandb(report_to)
     summary = {
         "name": cfg.name,
         "val_metrics": final,
@@ -91,6 +102,9 @@ def fit(cfg, tcfg, run_dir: Path, model, tokenizer, data: Data, loss_cfg, teache
         "val_records": len(data.val),
         "bad_records": data.bad_counts,
         "nonfinite_skipped": trainer.nonfinite_total,
+        "wandb_run_id": wandb_id,
+        "sweep": cfg.tracking.sweep or None,
+        "trial": cfg.tracking.trial if cfg.tracking.trial >= 0 else None,
         "semantic_auto_beta": loss_fn.auto_beta,
         "versions": library_versions(),
         **(extra_summary or {}),

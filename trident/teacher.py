@@ -56,7 +56,11 @@ def build_tokenizer(cfg: RunConfig, data: Data):
 
 
 def train_teacher(cfg: RunConfig) -> dict:
-    data = prepare_data(cfg)
+    # The teacher sees the whole training split: `data.train_fraction` subsamples distillation
+    # only (sweeps distil on 5% against the same teacher), and is not part of the teacher's key.
+    full = copy.deepcopy(cfg)
+    full.data.train_fraction = 1.0
+    data = prepare_data(full)
     out_dir = teacher_dir(cfg)
     if (out_dir / "summary.json").exists() and not cfg.teacher_train.resume:
         print(f"[trident] reusing the teacher already trained for this config and data: {out_dir}")

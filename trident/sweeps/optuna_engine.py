@@ -1,0 +1,222 @@
+"""The Optuna engine: a sweep file becomes an Optuna study; each trial is one training run.
+
+grid → GridSampler, random → RandomSampler, bayes → TPESampler; early_terminate hyperband →
+HyperbandPruner (`--pruner median` for a MedianPruner); metric.goal → the study's direction;
+run_cap → the trial budget. The study lives in an embedded SQLite file under sweeps/studies/
+by default, or on a PostgreSQL server (`--storage postgresql://…`) that any number of
+workers (`--worker`) on any machines attach to.
+
+Guarantees across workers: a grid point is completed once (a trial that finds its point
+already running or done under a lower trial number steps aside as PRUNED, with
+`duplicate_of` set); a worker that dies mid-trial stops sending heartbeats, its trial is
+marked failed after the grace period and re-queued with the same parameters
+(RetryFailedTrialCallback), and another worker runs it; a restarted sweep skips what is done.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import time
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+from transformers import TrainerCallback
+
+from trident.sweeps.spec import SweepSpec, agent_command, decode_value, encode_value, train_argv
+
+STUDIES_DIR = Path("sweeps/studies")
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+def default_storage(spec: SweepSpec) -> str:
+    STUDIES_DIR.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{STUDIES_DIR / (spec.name + '.db')}"
+
+
+def make_storage(url: str, heartbeat_interval: int, grace_period: int) -> optuna.storages.RDBStorage:
+    return optuna.storages.RDBStorage(
+        url, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
+        failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=3),
+        engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else None)
+
+
+def make_sampler(spec: SweepSpec, seed: int | None) -> optuna.samplers.BaseSampler:
+    if spec.method == "grid":
+        space = {n: [encode_value(v) for v in point_values(p)] for n, p in spec.parameters.items()}
+        return optuna.samplers.GridSampler(space, seed=seed)
+    if spec.method == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def make_pruner(spec: SweepSpec, pruner: str | None = None) -> optuna.pruners.BasePruner:
+    et = spec.early_terminate or {}
+    if pruner == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0)
+    if pruner == "none":
+        return optuna.pruners.NopPruner()
+    if et.get("type") == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=int(et.get("min_iter", 1)),
+                                              max_resource=et.get("max_iter", "auto"),
+                                              reduction_factor=int(et.get("eta", 3)))
+    return optuna.pruners.NopPruner()
+
+
+def point_values(p: dict) -> list:
+    return list(p["values"]) if "values" in p else [p["value"]]
+
+
+def suggest(trial: optuna.Trial, spec: SweepSpec) -> dict[str, Any]:
+    """The trial's parameter values, in the sweep file's order, decoded back to their YAML form."""
+    out = {}
+    for name, p in spec.parameters.items():
+        if "values" in p or "value" in p:
+            out[name] = decode_value(trial.suggest_categorical(name, [encode_value(v) for v in point_values(p)]))
+            continue
+        dist, lo, hi = p["distribution"], p["min"], p["max"]
+        if dist == "int_uniform":
+            out[name] = trial.suggest_int(name, int(lo), int(hi))
+        elif dist in ("log_uniform_values", "log_uniform"):
+            out[name] = trial.suggest_float(name, float(lo), float(hi), log=True)
+        elif dist == "q_uniform":
+            out[name] = trial.suggest_float(name, float(lo), float(hi), step=float(p.get("q", 1)))
+        else:
+            out[name] = trial.suggest_float(name, float(lo), float(hi))
+    return out
+
+
+def _same_point(a: dict, b: dict) -> bool:
+    return {k: encode_value(v) for k, v in a.items()} == {k: encode_value(v) for k, v in b.items()}
+
+
+def duplicate_of(study: optuna.Study, trial: optuna.Trial) -> int | None:
+    """A lower-numbered trial already running or done at this grid point (the lower one keeps it)."""
+    for other in study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.COMPLETE)):
+        if other.number < trial.number and other.params == trial.params and not other.user_attrs.get("duplicate_of"):
+            return other.number
+    return None
+
+
+class ReportToTrial(TrainerCallback):
+    """Reports the validation metric after every evaluation, prunes, records the W&B run id."""
+
+    def __init__(self, trial: optuna.Trial, metric: str):
+        self.trial, self.metric, self.evaluations = trial, metric, 0
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        try:
+            import wandb
+        except ImportError:
+            return
+        if wandb.run is not None:
+            self.trial.set_user_attr("wandb_run_id", wandb.run.id)
+            wandb.run.config.update({"optuna_trial": self.trial.number, "optuna_study": self.trial.study.study_name},
+                                    allow_val_change=True)
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        key = f"eval_{self.metric}"
+        if not metrics or key not in metrics:
+            return
+        self.evaluations += 1
+        self.trial.report(float(metrics[key]), step=self.evaluations)
+        if self.trial.should_prune():
+            raise optuna.TrialPruned(f"pruned after evaluation {self.evaluations}: {self.metric}={metrics[key]:.4g}")
+
+
+def metric_key(spec: SweepSpec) -> str:
+    """`eval/f1` (the key W&B logs) → `f1` (the key in val metrics)."""
+    return spec.metric.split("/")[-1].removeprefix("eval_")
+
+
+def objective_for(spec: SweepSpec, study: optuna.Study, log=print):
+    from trident.cli import split_config_args
+    from trident.config import load_config
+    from trident.distill import distill
+    from trident.teacher import teacher_dir, train_teacher
+
+    def objective(trial: optuna.Trial) -> float:
+        params = suggest(trial, spec)
+        trial.set_user_attr("worker_pid", os.getpid())
+        if spec.method == "grid":
+            first = duplicate_of(study, trial)
+            if first is not None:
+                trial.set_user_attr("duplicate_of", first)
+                raise optuna.TrialPruned(f"grid point already taken by trial {first}")
+        argv = train_argv(spec, params)
+        trial.set_user_attr("command", shlex.join(agent_command(spec, params)))
+        config_path, overrides = split_config_args(argv)
+        cfg = load_config(config_path, overrides)
+        cfg.name = f"{spec.name}-t{trial.number:03d}"
+        cfg.tracking.wandb_group = cfg.tracking.wandb_group or spec.name
+        cfg.tracking.sweep = spec.name
+        cfg.tracking.trial = trial.number
+        trial.set_user_attr("run_dir", str(cfg.run_dir))
+        from filelock import FileLock
+
+        tdir = teacher_dir(cfg)
+        tdir.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(tdir) + ".lock"):  # workers on one machine train a shared teacher once
+            train_teacher(cfg)
+        t0 = time.perf_counter()
+        summary = distill(cfg, callbacks=[ReportToTrial(trial, metric_key(spec))])
+        for k in ("f1", "pans", "ast_validity", "exact_match", "bleu"):
+            trial.set_user_attr(k, summary["val_metrics"].get(k))
+        trial.set_user_attr("wall_time_s", time.perf_counter() - t0)
+        return float(summary["val_metrics"][metric_key(spec)])
+
+    return objective
+
+
+def _grid_state(study: optuna.Study, spec: SweepSpec) -> tuple[int, int, int]:
+    """(points done, points running, waiting trials)."""
+    trials = study.get_trials(deepcopy=False)
+    real = [t for t in trials if not t.user_attrs.get("duplicate_of")]
+    done = {tuple(sorted(t.params.items())) for t in real if t.state in FINISHED}
+    running = {tuple(sorted(t.params.items())) for t in real if t.state == TrialState.RUNNING} - done
+    waiting = sum(t.state == TrialState.WAITING for t in trials)
+    return len(done), len(running), waiting
+
+
+def run_worker(spec: SweepSpec, storage_url: str | None = None, pruner: str | None = None,
+               heartbeat_interval: int = 10, grace_period: int = 30, seed: int | None = None,
+               log=print) -> optuna.Study:
+    url = storage_url or default_storage(spec)
+    storage = make_storage(url, heartbeat_interval, grace_period)
+    study = optuna.create_study(study_name=spec.name, storage=storage, sampler=make_sampler(spec, seed),
+                                pruner=make_pruner(spec, pruner), direction=spec.direction, load_if_exists=True)
+    grid_size = len(spec.grid()) if spec.method == "grid" else None
+    budget = spec.run_cap or grid_size or 10
+    if grid_size is not None:
+        budget = min(budget, grid_size)
+    objective = objective_for(spec, study, log)
+    while True:
+        optuna.storages.fail_stale_trials(study)  # a dead worker's trial goes back in the queue
+        if grid_size is not None:
+            done, running, waiting = _grid_state(study, spec)
+            if done >= budget:
+                break
+            if not waiting and done + running >= budget:
+                time.sleep(min(heartbeat_interval, 5))  # the rest is running elsewhere; watch for deaths
+                continue
+        else:
+            finished = [t for t in study.get_trials(deepcopy=False) if t.state in FINISHED]
+            if len(finished) >= budget:
+                break
+        before = {t.number for t in study.get_trials(deepcopy=False)}
+        study.optimize(objective, n_trials=1, catch=())
+        for t in study.get_trials(deepcopy=False):
+            if t.number not in before:
+                log(trial_line(spec, t, budget))
+    return study
+
+
+def trial_line(spec: SweepSpec, t, budget: int) -> str:
+    params = ", ".join(f"{k}={decode_value(v)}" for k, v in t.params.items())
+    if t.user_attrs.get("duplicate_of") is not None:
+        return f"[sweep {spec.name}] trial {t.number}: {params} already taken by trial {t.user_attrs['duplicate_of']}"
+    value = "" if t.value is None else f" → {spec.metric}={t.value:.4f}"
+    wall = t.user_attrs.get("wall_time_s")
+    return (f"[sweep {spec.name}] trial {t.number} ({budget} planned): {params} {t.state.name.lower()}{value}"
+            + (f" in {wall:.0f} s" if wall else ""))

@@ -1,0 +1,128 @@
+"""Sweep files in W&B's sweep-config format, and the commands they run.
+
+A sweep file is what `wandb sweep FILE` takes: `program`/`command`, `method`
+(grid/random/bayes), `metric` (`name`, `goal`), `parameters` (`value`, `values`, or
+`distribution` with `min`/`max`), `early_terminate`, `run_cap`. `command` passes the
+parameters as `--key=value` (W&B's `${args}`), which `trident train` accepts as config
+overrides. Both engines build a trial's command the same way W&B's agent does, with W&B's own
+helpers, so the command an Optuna trial runs is the command a W&B agent would run.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class SweepError(ValueError):
+    pass
+
+
+@dataclass
+class SweepSpec:
+    path: Path
+    name: str
+    method: str
+    metric: str
+    goal: str
+    parameters: dict[str, dict]
+    command: list[str]
+    program: str
+    early_terminate: dict | None = None
+    run_cap: int | None = None
+    raw: dict = field(default_factory=dict)
+
+    @property
+    def direction(self) -> str:
+        return "maximize" if self.goal == "maximize" else "minimize"
+
+    def grid(self) -> list[dict[str, Any]]:
+        """Every grid point, in file order (fixed `value`s included)."""
+        names = list(self.parameters)
+        choices = [self.parameters[n]["values"] if "values" in self.parameters[n] else [self.parameters[n]["value"]]
+                   for n in names]
+        return [dict(zip(names, combo)) for combo in itertools.product(*choices)]
+
+
+def schema_violations(raw: dict) -> list[str]:
+    """W&B's own sweep-config checks (the `sweeps` package that `wandb sweep` uses), where installed."""
+    try:
+        import sweeps
+    except ImportError:
+        return []
+    return list(sweeps.schema_violations_from_proposed_config(raw))
+
+
+def load_sweep(path: str | Path) -> SweepSpec:
+    path = Path(path)
+    if not path.exists():
+        raise SweepError(f"sweep file {path} does not exist")
+    raw = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(raw, dict):
+        raise SweepError(f"{path}: a sweep file is a mapping")
+    problems = schema_violations(raw)
+    method = raw.get("method")
+    if method not in ("grid", "random", "bayes"):
+        problems.append(f"method must be grid, random or bayes, not {method!r}")
+    metric = raw.get("metric") or {}
+    if not metric.get("name") or metric.get("goal", "minimize") not in ("minimize", "maximize"):
+        problems.append("metric needs a name and a goal (minimize or maximize)")
+    params = raw.get("parameters") or {}
+    if not params:
+        problems.append("parameters is empty")
+    for name, p in params.items():
+        if not isinstance(p, dict) or not ({"value", "values", "distribution"} & set(p)):
+            problems.append(f"parameter {name}: give value, values, or distribution with min/max")
+        elif method == "grid" and "values" not in p and "value" not in p:
+            problems.append(f"parameter {name}: a grid needs values")
+    command = raw.get("command")
+    if not command or "${args}" not in command:
+        problems.append("command must pass the parameters with ${args}")
+    elif "trident" not in command or "train" not in command:
+        problems.append("command must run `trident train` (e.g. [${env}, ${interpreter}, -m, trident, train, ${args}])")
+    if problems:
+        raise SweepError(f"{path}: not a valid sweep file:\n  - " + "\n  - ".join(problems))
+    return SweepSpec(path=path, name=raw.get("name") or path.stem, method=method, metric=metric["name"],
+                     goal=metric.get("goal", "minimize"), parameters=params, command=[str(c) for c in command],
+                     program=str(raw.get("program", "trident")), early_terminate=raw.get("early_terminate"),
+                     run_cap=raw.get("run_cap"), raw=raw)
+
+
+def agent_command(spec: SweepSpec, params: dict[str, Any]) -> list[str]:
+    """The command W&B's agent runs for these parameter values (its macro expansion, its helpers)."""
+    from wandb.sdk.launch.sweeps.utils import create_sweep_command, create_sweep_command_args
+
+    variables: dict[str, list[str]] = create_sweep_command_args({"args": {k: {"value": v} for k, v in params.items()}})
+    variables.update(interpreter=["python"], program=[spec.program], env=["/usr/bin/env"])
+    out: list[str] = []
+    for chunk in create_sweep_command(list(spec.command)):
+        chunk = str(chunk)
+        if chunk.startswith("${") and chunk.endswith("}"):
+            out += variables.get(chunk[2:-1]) or []
+        else:
+            out.append(chunk)
+    return out
+
+
+def train_argv(spec: SweepSpec, params: dict[str, Any]) -> list[str]:
+    """The `trident train …` arguments of that command: what an Optuna trial runs in-process."""
+    cmd = agent_command(spec, params)
+    at = cmd.index("trident")
+    if cmd[at + 1] != "train":
+        raise SweepError(f"{spec.path}: the command must run `trident train`, found {' '.join(cmd)}")
+    return cmd[at + 2:]
+
+
+def encode_value(value: Any) -> Any:
+    """Optuna's grid and categorical values are scalars; a mapping (a start→end schedule) travels as JSON."""
+    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
+
+
+def decode_value(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "{[":
+        return json.loads(value)
+    return value
