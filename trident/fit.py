@@ -8,6 +8,7 @@ from transformers.trainer_utils import get_last_checkpoint
 import torch
 
 from trident.data.encoding import encode_records, target_text
+from trident.io import atomic_write_jsonl
 from trident.losses import COMPONENTS, MultiComponentLoss
 from trident.runs import Data, library_versions, write_summary
 from trident.tracking import MetricsFileCallback, configure_wandb, console_callbacks, tensorboard_callback
@@ -59,10 +60,11 @@ def fit(cfg, tcfg, run_dir: Path, model, tokenizer, data: Data, loss_cfg, teache
     cbs = [MetricsFileCallback(run_dir, loss_fn.names, scaled), *callbacks]
     if cfg.tracking.tensorboard:
         cbs.append(tensorboard_callback(run_dir))
+    compute_metrics = metrics_fn(tokenizer, [r.assertions for r in data.val])
     trainer = TridentTrainer(
         model=model, args=training_arguments(cfg, tcfg, run_dir, report_to, tcfg.eval_every_epoch),
         train_dataset=train_ds, eval_dataset=val_ds, data_collator=collator(tokenizer, model),
-        processing_class=tokenizer, compute_metrics=metrics_fn(tokenizer, [r.assertions for r in data.val]),
+        processing_class=tokenizer, compute_metrics=compute_metrics,
         callbacks=cbs, loss_fn=loss_fn, teacher=teacher, grad_norm_every=tcfg.grad_norm_every,
         max_nonfinite_steps=tcfg.max_nonfinite_steps, max_target_len=cfg.data.max_target_len)
     library_console, own_console = console_callbacks(cfg.tracking.progress)
@@ -82,6 +84,10 @@ def fit(cfg, tcfg, run_dir: Path, model, tokenizer, data: Data, loss_cfg, teache
     if not evals or evals[-1]["step"] != trainer.state.global_step:
         trainer.evaluate()
         evals = [h for h in trainer.state.log_history if "eval_f1" in h]
+    if compute_metrics.last_predictions is not None:  # per-example results, for intervals in reports
+        atomic_write_jsonl(run_dir / "eval" / "val" / "predictions.jsonl",
+                           ({"id": r.id, "prediction": p, "references": r.assertions}
+                            for r, p in zip(data.val, compute_metrics.last_predictions)))
     timing = ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second")
     final = {k[len("eval_"):]: v for k, v in evals[-1].items() if k.startswith("eval_") and k not in timing}
 

@@ -86,8 +86,10 @@ def metrics_fn(tokenizer, references: list[list[str]]):
         preds = decode(tokenizer, eval_pred.predictions)
         if len(preds) != len(references):
             raise ValueError(f"{len(preds)} predictions for {len(references)} references")
+        compute.last_predictions = preds  # the final pass's predictions are saved with the run
         return metrics.compute_all(preds, references)
 
+    compute.last_predictions = None
     return compute
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import shlex
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -192,7 +193,9 @@ def run_worker(spec: SweepSpec, storage_url: str | None = None, pruner: str | No
         budget = min(budget, grid_size)
     objective = objective_for(spec, study, log)
     while True:
-        optuna.storages.fail_stale_trials(study)  # a dead worker's trial goes back in the queue
+        with warnings.catch_warnings():  # stable since Optuna 2.9, still flagged experimental
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)  # a dead worker's trial goes back in the queue
         if grid_size is not None:
             done, running, waiting = _grid_state(study, spec)
             if done >= budget:
