@@ -158,11 +158,13 @@ class TridentTrainer(Seq2SeqTrainer):
                 name = getattr(self.loss_fn.cfg, need[len("gold:"):])
                 if name in ds.gold:
                     gold[name] = ds.gold[name][idx.cpu()].to(idx.device)
+        # Sampling and the projection live on the bare model, not a DDP/accelerate wrapper.
+        bare = self.accelerator.unwrap_model(model)
         return StepContext(
-            model=model, tokenizer=self.processing_class, model_inputs=model_inputs,
+            model=bare, tokenizer=self.processing_class, model_inputs=model_inputs,
             references=[ds.references[i] for i in rows] if ds is not None and ds.references else [],
             record_ids=[ds.ids[i] for i in rows] if ds is not None and ds.ids else [],
-            gold_embeddings=gold, decoder_hidden=hidden, projection=getattr(model, "trident_projection", None),
+            gold_embeddings=gold, decoder_hidden=hidden, projection=getattr(bare, "trident_projection", None),
             global_step=self.state.global_step, epoch=self.state.epoch or 0.0, training=model.training,
             max_target_len=self.max_target_len)
 
