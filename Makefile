@@ -5,7 +5,7 @@ TRIDENT := $(PY) -m trident
 STAMP   := $(VENV)/.installed
 SMOKE   := experiments/smoke.yaml
 
-.PHONY: setup test smoke bench sweep-beta sweep-contrastive sweep-before-after dashboard clean
+.PHONY: setup test smoke bench sweep-beta sweep-contrastive sweep-before-after sweep-before-after-smoke report dashboard clean
 
 setup: $(STAMP)
 
@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml
 	# W&B's sweep-config checks (wandb[sweeps]). Its metadata pins numpy<2, which would drag
 	# pandas back a major version; the schema checks it is used for run fine on numpy 2.
 	$(VENV)/bin/pip install --quiet --no-deps "sweeps>=0.2"
+	# Chromium for the report's PNGs (kaleido) and its browser test: Debian's package, never a download.
+	command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; } \
+		|| echo "chromium not installed (needs root): report PNGs and the browser test need it"
 	touch $(STAMP)
 
 test: setup
@@ -30,7 +33,7 @@ smoke: setup
 	$(TRIDENT) evaluate --run runs/smoke --split test --with-teacher
 
 clean:
-	rm -rf runs data/synth data/smoke sweeps/studies
+	rm -rf runs data/synth data/smoke data/smoke-ba sweeps/studies analysis/out
 
 # The main job: β ∈ {3, 5, 7} for trident-v1 on 5% of the synthetic data (Optuna, embedded study file).
 sweep-beta: setup
@@ -44,6 +47,15 @@ sweep-contrastive: setup
 sweep-before-after: setup
 	test -d data/synth || $(TRIDENT) data synth --out data/synth --n 6000 --seed 0
 	$(TRIDENT) sweep sweeps/before-after.yaml
+	$(PY) analysis/report.py --study before-after
+
+# The before/after workflow in about two minutes: 2 seeds, 80 steps per run, then the report.
+sweep-before-after-smoke: setup
+	$(TRIDENT) sweep sweeps/before-after-smoke.yaml
+	$(PY) analysis/report.py --study before-after-smoke
+
+report: setup
+	$(PY) analysis/report.py $(REPORT_ARGS)
 
 STUDY ?= beta
 STORAGE ?= sqlite:///sweeps/studies/$(STUDY).db

@@ -1,0 +1,227 @@
+"""Configurations compared against the baseline: estimates, intervals, Δs and success checks.
+
+Runs are grouped by configuration (their display label). Where runs carry per-example
+validation predictions, each metric is the mean over seeds of the corpus metric with a
+bootstrap interval over validation examples pooled over seeds, and each Δ against the
+baseline is paired (the same resamples for both). Where they do not (W&B runs, or runs whose
+predictions file is gone), the point is the mean of the runs' own final metrics and the
+interval comes from the seeds alone, or is absent; the notes say which.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from analysis import stats as st
+from analysis.sources import BASELINE, RunData
+
+METRIC_LABELS = {"f1": "F1", "pans": "PANS", "ast_validity": "AST validity", "exact_match": "exact match",
+                 "semantic": "semantic sim.", "bleu": "BLEU"}
+LABEL_ORDER = ("legacy", "trident", "trident-v1")
+
+
+@dataclass
+class Thresholds:
+    """Success criteria, each judged on the point estimate against the baseline."""
+
+    min_f1_delta: float = 0.005  # 0-1 scale: +0.5 points
+    min_ast_delta: float = 0.0  # AST validity at least the baseline's
+    max_wall_ratio: float = 1.10
+    max_nonfinite: int = 0
+
+
+@dataclass
+class Cell:
+    value: float | None = None
+    lo: float | None = None
+    hi: float | None = None
+    delta: st.Estimate | None = None
+    replicates: np.ndarray | None = None
+    seed_values: list[float] = field(default_factory=list)
+
+
+@dataclass
+class ConfigRow:
+    label: str
+    runs: list[RunData]
+    cells: dict[str, Cell] = field(default_factory=dict)
+    wall_time_s: float | None = None
+    wall_ratio: float | None = None
+    nonfinite: int | None = None
+    checks: dict[str, bool | None] = field(default_factory=dict)
+    bootstrap: bool = False  # intervals over validation examples (else over seeds, or none)
+
+    @property
+    def used(self) -> list[RunData]:
+        """Runs whose final metrics are known (finished, or recorded by their trial)."""
+        return [r for r in self.runs if r.metrics]
+
+    @property
+    def seeds(self) -> list:
+        return sorted({r.seed for r in self.used}, key=lambda s: (s is None, s))
+
+
+@dataclass
+class Comparison:
+    rows: list[ConfigRow]
+    baseline: str
+    thresholds: Thresholds
+    notes: list[str]
+    examples: int = 0  # validation examples the bootstrap resampled
+    replicates: int = 0
+
+    def row(self, label: str) -> ConfigRow | None:
+        return next((r for r in self.rows if r.label == label), None)
+
+
+def _order(label: str) -> tuple:
+    base = label.split(" ")[0]
+    return (LABEL_ORDER.index(base) if base in LABEL_ORDER else len(LABEL_ORDER), label)
+
+
+def group_runs(runs: Sequence[RunData]) -> dict[str, list[RunData]]:
+    groups: dict[str, list[RunData]] = {}
+    for r in runs:
+        groups.setdefault(r.display, []).append(r)
+    return dict(sorted(groups.items(), key=lambda kv: _order(kv[0])))
+
+
+def _baseline_label(groups: dict[str, list[RunData]], baseline: str) -> str:
+    # `--baseline trident-v1` should find "trident-v1 (β=5)" too.
+    if baseline in groups:
+        return baseline
+    matches = [g for g in groups if g.split(" ")[0] == baseline]
+    return matches[0] if len(matches) == 1 else baseline
+
+
+def _semantic_scores(runs: Sequence[RunData], model: str, notes: list[str]) -> dict[str, np.ndarray]:
+    """Per-example cosine similarity for every run with predictions, embedding each distinct text once."""
+    with_preds = [r for r in runs if r.predictions]
+    if not with_preds:
+        return {}
+    try:
+        from analysis.stats import semantic_similarity
+
+        preds = [p["prediction"] for r in with_preds for p in r.predictions]
+        refs = [p["references"] for r in with_preds for p in r.predictions]
+        # Seeds and configurations repeat many texts; embed the distinct pairs only.
+        keys = list(dict.fromkeys(zip(preds, map(tuple, refs))))
+        sims = semantic_similarity([k[0] for k in keys], [list(k[1]) for k in keys], model)
+        lookup = dict(zip(keys, sims))
+    except Exception as exc:  # an encoder that cannot load must not sink the whole report
+        notes.append(f"semantic similarity is n/a: the sentence encoder {model} failed ({exc})")
+        return {}
+    return {r.name: np.asarray([lookup[(p["prediction"], tuple(p["references"]))] for p in r.predictions])
+            for r in with_preds}
+
+
+def _example_stats(runs: Sequence[RunData], semantic_model: str | None,
+                   notes: list[str]) -> tuple[dict[str, st.ExampleStats], int]:
+    """Per-example statistics of every run with predictions, on the validation examples all of them share."""
+    with_preds = [r for r in runs if r.predictions and r.metrics]
+    if not with_preds:
+        return {}, 0
+    id_sets = [[p["id"] for p in r.predictions] for r in with_preds]
+    common = set(id_sets[0]).intersection(*map(set, id_sets[1:]))
+    order = [i for i in id_sets[0] if i in common]
+    for r, ids in zip(with_preds, id_sets):
+        if len(ids) != len(order):
+            notes.append(f"{r.name}: {len(ids) - len(order)} of its {len(ids)} validation examples are not in "
+                         f"every run; the bootstrap uses the {len(order)} shared ones")
+    sem = _semantic_scores(with_preds, semantic_model, notes) if semantic_model else {}
+    out = {}
+    for r in with_preds:
+        position = {p["id"]: i for i, p in enumerate(r.predictions)}
+        pick = [position[i] for i in order]
+        rows = [r.predictions[i] for i in pick]
+        semantic = sem[r.name][pick] if r.name in sem else None
+        out[r.name] = st.example_stats(order, [p["prediction"] for p in rows], [p["references"] for p in rows],
+                                       semantic)
+    return out, len(order)
+
+
+def compare(runs: Sequence[RunData], baseline: str = BASELINE, replicates: int = 1000, seed: int = 0,
+            level: float = 0.95, thresholds: Thresholds | None = None,
+            semantic_model: str | None = "all-MiniLM-L6-v2") -> Comparison:
+    thresholds = thresholds or Thresholds()
+    notes: list[str] = []
+    groups = group_runs(runs)
+    baseline = _baseline_label(groups, baseline)
+    per_run, n = _example_stats(runs, semantic_model, notes)
+    weights = st.replicate_weights(n, replicates, seed) if n else None
+    rows = [ConfigRow(label, members) for label, members in groups.items()]
+    for row in rows:
+        _estimate_row(row, per_run, weights, level, notes)
+    base = next((r for r in rows if r.label == baseline), None)
+    if base is None or not base.used:
+        notes.append(f"the baseline ({baseline}) has no finished run: Δs, wall-time ratios and checks are n/a")
+    for row in rows:
+        _against_baseline(row, base if base is not None and base.used else None, replicates, seed, level, thresholds)
+    comparison = Comparison(rows, baseline, thresholds, notes, n, replicates if n else 0)
+    _seed_notes(comparison)
+    return comparison
+
+
+def _estimate_row(row: ConfigRow, per_run: dict[str, st.ExampleStats], weights: np.ndarray | None,
+                  level: float, notes: list[str]) -> None:
+    used = row.used
+    example_runs = [per_run[r.name] for r in used if r.name in per_run]
+    row.bootstrap = bool(example_runs) and weights is not None
+    if row.bootstrap and len(example_runs) < len(used):
+        missing = ", ".join(r.name for r in used if r.name not in per_run)
+        notes.append(f"{row.label}: {missing} has no per-example predictions; its estimates use the other "
+                     f"{len(example_runs)} run(s) only")
+    for metric in st.METRICS:
+        cell = Cell(seed_values=[r.metrics[metric] for r in used if metric in r.metrics])
+        if row.bootstrap and (metric != "semantic" or all(s.semantic is not None for s in example_runs)):
+            est = st.pooled_estimate(example_runs, metric, weights, level)
+            cell.value, cell.lo, cell.hi, cell.replicates = est.value, est.lo, est.hi, est.replicates
+            cell.seed_values = [st.full_sample(s, metric) for s in example_runs]
+        elif cell.seed_values:
+            cell.value = float(np.mean(cell.seed_values))
+            lo, hi = st.t_interval(cell.seed_values, level)
+            cell.lo, cell.hi = (lo, hi) if np.isfinite(lo) else (None, None)
+        row.cells[metric] = cell
+    walls = [r.wall_time_s for r in used if r.wall_time_s is not None]
+    row.wall_time_s = float(np.mean(walls)) if walls else None
+    counts = [r.nonfinite_steps for r in row.runs if r.nonfinite_steps is not None]
+    row.nonfinite = int(sum(counts)) if counts else None
+
+
+def _against_baseline(row: ConfigRow, base: ConfigRow | None, replicates: int, seed: int, level: float,
+                      th: Thresholds) -> None:
+    row.checks["nonfinite"] = None if row.nonfinite is None else row.nonfinite <= th.max_nonfinite
+    if base is None or row is base:
+        return
+    for metric, cell in row.cells.items():
+        b = base.cells.get(metric)
+        if cell.value is None or b is None or b.value is None:
+            continue
+        if cell.replicates is not None and b.replicates is not None:
+            cell.delta = st.paired_delta(st.Estimate(cell.value, 0, 0, cell.replicates),
+                                         st.Estimate(b.value, 0, 0, b.replicates), level)
+        else:
+            lo, hi = st.seed_bootstrap_delta(cell.seed_values, b.seed_values, replicates, seed, level)
+            cell.delta = st.Estimate(cell.value - b.value, lo, hi)
+    if row.wall_time_s is not None and base.wall_time_s:
+        row.wall_ratio = row.wall_time_s / base.wall_time_s
+    f1, ast = row.cells["f1"].delta, row.cells["ast_validity"].delta
+    row.checks["f1"] = None if f1 is None else f1.value >= th.min_f1_delta - 1e-12
+    row.checks["ast"] = None if ast is None else ast.value >= th.min_ast_delta - 1e-12
+    row.checks["wall"] = None if row.wall_ratio is None else row.wall_ratio <= th.max_wall_ratio
+
+
+def _seed_notes(c: Comparison) -> None:
+    for row in c.rows:
+        if not row.used:
+            names = ", ".join(r.name for r in row.runs)
+            c.notes.append(f"{row.label}: no finished run ({names}); its cells are n/a")
+        elif len(row.used) < 2 and row.bootstrap:
+            c.notes.append(f"{row.label} has 1 seed: the interval covers example sampling only")
+        elif len(row.used) < 2:
+            c.notes.append(f"{row.label} has 1 seed and no per-example predictions: no interval")
+        elif not row.bootstrap:
+            c.notes.append(f"{row.label}: no per-example predictions; intervals are t-intervals over its "
+                           f"{len(row.used)} seeds, Δ intervals a bootstrap over seeds (unpaired)")

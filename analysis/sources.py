@@ -1,0 +1,267 @@
+"""Where a report's runs come from: run directories, an Optuna study, or a W&B sweep.
+
+Every source builds the same in-memory `RunData`: a configuration label, a seed, final
+validation metrics, the step history and (run directories only) the per-example validation
+predictions. A file that is missing or damaged is recorded as a `problem` on the run, in
+words that name the run and the file, and the rest of the run is still used: a report
+should show what it has and mark the gap, never stop at the first bad file or fill it in.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+import yaml
+
+BASELINE = "trident"
+METRIC_KEYS = ("f1", "pans", "ast_validity", "exact_match", "bleu")
+
+
+@dataclass
+class RunData:
+    name: str
+    label: str  # configuration: legacy / trident / trident-v1 (the stem of its config file)
+    seed: int | None = None
+    beta: float | str | None = None  # loss.semantic_loss_scale where the loss has a semantic term
+    run_dir: Path | None = None
+    source: str = "runs"  # runs | study | wandb
+    finished: bool = False  # summary.json present (written last: a run without it did not finish)
+    metrics: dict[str, float] = field(default_factory=dict)  # final validation metrics, 0-1
+    wall_time_s: float | None = None
+    global_step: int | None = None
+    nonfinite_skipped: int | None = None  # steps skipped as non-finite, per the summary
+    nonfinite_logged: int | None = None  # rows of step history whose loss_total is NaN/Inf
+    steps: pd.DataFrame | None = None  # step history: step, loss_total, <component>/raw, ...
+    predictions: list[dict] | None = None  # eval/val/predictions.jsonl rows
+    params: dict[str, Any] = field(default_factory=dict)  # sweep parameters (study/W&B)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def display(self) -> str:
+        """Configuration label as shown in tables: trident-v1 carries its β."""
+        if self.label == "trident-v1" and self.beta is not None:
+            return f"trident-v1 (β={_fmt_beta(self.beta)})"
+        return self.label
+
+    @property
+    def nonfinite_steps(self) -> int | None:
+        """Non-finite steps by every account available (the larger; a skipped step is also logged)."""
+        known = [v for v in (self.nonfinite_skipped, self.nonfinite_logged) if v is not None]
+        return max(known) if known else None
+
+
+def _fmt_beta(beta: float | str) -> str:
+    if isinstance(beta, float) and beta.is_integer():
+        return str(int(beta))
+    return str(beta)
+
+
+def label_from_components(components: Iterable[str], fallback: str) -> str:
+    """The preset a loss looks like, for runs whose config file is unknown."""
+    names = set(components)
+    if "contrastive" in names:
+        return "trident-v1"
+    if {"focal", "jsd", "semantic"} <= names:
+        return "trident"
+    if names == {"ce", "kl"}:
+        return "legacy"
+    return fallback
+
+
+# ---- run directories -------------------------------------------------------------------
+
+def read_step_metrics(path: Path, run: str, global_step: int | None) -> tuple[pd.DataFrame | None, list[str]]:
+    """step_metrics.csv, with the damage a crash leaves (a cut last line, missing rows) reported.
+
+    `df.attrs["nonfinite_loss"]` counts rows whose loss_total was written as NaN/Inf (an empty
+    cell is "not computed", not a non-finite loss, so it is told apart before parsing).
+    """
+    if not path.exists():
+        return None, [f"{run}: {path.name} is missing (no loss curves for this run)"]
+    text = path.read_text(encoding="utf-8", errors="replace")
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        return None, [f"{run}: {path.name} is empty"]
+    header, body = rows[0], [r for r in rows[1:] if r]
+    problems = []
+    if body and (len(body[-1]) != len(header) or not text.endswith("\n")):
+        problems.append(f"{run}: {path.name} is truncated: its last line is cut "
+                        f"({len(body[-1])} of {len(header)} fields); that row is ignored")
+        body = body[:-1]
+    good = [r for r in body if len(r) == len(header)]
+    if len(good) < len(body):
+        problems.append(f"{run}: {path.name} has {len(body) - len(good)} malformed rows; they are ignored")
+        body = good
+    raw = pd.DataFrame(body, columns=header)
+    df = raw.apply(pd.to_numeric, errors="coerce")
+    if "loss_total" in raw:
+        df.attrs["nonfinite_loss"] = int(sum(v.strip() != "" and not _finite(v) for v in raw["loss_total"]))
+    if global_step is not None and len(df) < global_step:
+        problems.append(f"{run}: {path.name} has {len(df)} rows but summary.json says global_step={global_step} "
+                        "(the file is incomplete)")
+    return df, problems
+
+
+def read_predictions(path: Path, run: str) -> tuple[list[dict] | None, list[str]]:
+    if not path.exists():
+        return None, [f"{run}: eval/val/predictions.jsonl is missing (no per-example intervals for this run)"]
+    out = []
+    for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            out.append({"id": str(row["id"]), "prediction": str(row["prediction"]),
+                        "references": [str(r) for r in row["references"]]})
+        except (ValueError, KeyError, TypeError) as exc:
+            return None, [f"{run}: eval/val/predictions.jsonl line {no} is unreadable ({exc}); file ignored"]
+    return out, []
+
+
+def _config_beta(cfg: dict, summary: dict | None) -> float | str | None:
+    loss = cfg.get("loss") or {}
+    if "semantic" not in (loss.get("components") or {}):
+        return None
+    return parse_beta(loss.get("semantic_loss_scale"), summary.get("semantic_auto_beta") if summary else None)
+
+
+def parse_beta(value: Any, auto_value: Any = None) -> float | str | None:
+    """β as a number (config.yaml stores it as text, since it may be `auto`)."""
+    if value == "auto" and auto_value is not None:
+        return round(float(auto_value), 3)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def load_run_dir(run_dir: str | Path, label: str | None = None, seed: int | None = None) -> RunData:
+    """A run directory as RunData; `label` (e.g. from a study's `config` parameter) wins over guessing."""
+    run_dir = Path(run_dir)
+    name = run_dir.name
+    run = RunData(name=name, label=label or name, seed=seed, run_dir=run_dir)
+    if not run_dir.is_dir():
+        run.problems.append(f"{name}: run directory {run_dir} does not exist")
+        return run
+    cfg: dict = {}
+    cfg_path = run_dir / "config.yaml"
+    if cfg_path.exists():
+        cfg = yaml.safe_load(cfg_path.read_text()) or {}
+    else:
+        run.problems.append(f"{name}: config.yaml is missing (configuration guessed from the name)")
+    summary = None
+    summary_path = run_dir / "summary.json"
+    if summary_path.exists():
+        try:
+            summary = json.loads(summary_path.read_text())
+        except ValueError as exc:
+            run.problems.append(f"{name}: summary.json is unreadable ({exc}); the run counts as unfinished")
+    else:
+        run.problems.append(f"{name}: summary.json is missing: the run did not finish; its metrics are n/a")
+    if label is None:
+        run.label = label_from_components((cfg.get("loss") or {}).get("components") or {}, name)
+    if seed is None and cfg.get("seed") is not None:
+        run.seed = int(cfg["seed"])
+    run.beta = _config_beta(cfg, summary)
+    if summary is not None:
+        run.finished = True
+        run.metrics = {k: float(v) for k, v in (summary.get("val_metrics") or {}).items()
+                       if k in METRIC_KEYS and v is not None}
+        run.wall_time_s = summary.get("wall_time_s") or summary.get("train_runtime_s")
+        run.global_step = summary.get("global_step")
+        run.nonfinite_skipped = summary.get("nonfinite_skipped")
+        if summary.get("completed") is False:
+            run.problems.append(f"{name}: summary.json says the run stopped early "
+                                f"(global_step {summary.get('global_step')} of {summary.get('max_steps')})")
+    run.steps, problems = read_step_metrics(run_dir / "step_metrics.csv", name, run.global_step)
+    run.problems += problems
+    if run.steps is not None:
+        run.nonfinite_logged = run.steps.attrs.get("nonfinite_loss")
+    if run.finished:
+        run.predictions, problems = read_predictions(run_dir / "eval" / "val" / "predictions.jsonl", name)
+        run.problems += problems
+    return run
+
+
+def _finite(x: Any) -> bool:
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+# ---- Optuna studies --------------------------------------------------------------------
+
+def load_study(name: str, storage: str):
+    """The study `name`; KeyError if there is none (a missing SQLite file is not created)."""
+    import optuna
+
+    if storage.startswith("sqlite:///") and not Path(storage[len("sqlite:///"):]).exists():
+        raise KeyError(f"{storage} does not exist")
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def study_names(storage: str) -> list[str]:
+    import optuna
+
+    if storage.startswith("sqlite:///") and not Path(storage[len("sqlite:///"):]).exists():
+        return []
+
+    return optuna.get_all_study_names(storage)
+
+
+def real_trials(study) -> list:
+    """Trials that are not grid-point duplicates another worker stepped aside for."""
+    return [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("duplicate_of") is None]
+
+
+def resolve_run_dir(path: str, roots: Iterable[Path]) -> Path:
+    """A trial's run_dir is relative to where the sweep ran: try each candidate root."""
+    p = Path(path)
+    if p.is_absolute():
+        return p
+    for root in roots:
+        if (root / p).exists():
+            return root / p
+    return p
+
+
+def runs_from_study(study, roots: Iterable[Path]) -> tuple[list[RunData], list[str]]:
+    """Completed trials of a study as runs; other trials are reported, not used."""
+    from optuna.trial import TrialState
+
+    from trident.sweeps.spec import decode_value
+
+    roots = list(roots)
+    runs, notes = [], []
+    for t in real_trials(study):
+        params = {k: decode_value(v) for k, v in t.params.items()}
+        if t.state != TrialState.COMPLETE:
+            notes.append(f"study {study.study_name}: trial {t.number} is {t.state.name.lower()}; not in the table")
+            continue
+        label = Path(str(params["config"])).stem if "config" in params else None
+        seed = int(params["seed"]) if "seed" in params else None
+        run_dir = t.user_attrs.get("run_dir")
+        if run_dir:
+            run = load_run_dir(resolve_run_dir(run_dir, roots), label=label, seed=seed)
+        else:
+            run = RunData(name=f"trial-{t.number}", label=label or f"trial-{t.number}", seed=seed)
+            run.problems.append(f"trial {t.number}: no run_dir recorded")
+        run.source, run.params = "study", params
+        if not run.finished:  # fall back on what the trial itself recorded, and say so
+            attrs = {k: t.user_attrs.get(k) for k in METRIC_KEYS if t.user_attrs.get(k) is not None}
+            if attrs:
+                run.metrics = {k: float(v) for k, v in attrs.items()}
+                run.wall_time_s = t.user_attrs.get("wall_time_s")
+                run.problems.append(f"{run.name}: metrics taken from trial {t.number}'s attributes "
+                                    "(no per-example data)")
+        runs.append(run)
+    return runs, notes
