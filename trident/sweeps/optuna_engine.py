@@ -10,7 +10,7 @@ Guarantees across workers: a grid point is completed once (a trial that finds it
 already running or done under a lower trial number steps aside as PRUNED, with
 `duplicate_of` set); a worker that dies mid-trial stops sending heartbeats, its trial is
 marked failed after the grace period and re-queued with the same parameters
-(RetryFailedTrialCallback), and another worker runs it; a restarted sweep skips what is done.
+(RetryHeartbeatStaleTrialCallback), and another worker runs it; a restarted sweep skips what is done.
 """
 from __future__ import annotations
 
@@ -37,10 +37,16 @@ def default_storage(spec: SweepSpec) -> str:
 
 
 def make_storage(url: str, heartbeat_interval: int, grace_period: int) -> optuna.storages.RDBStorage:
-    return optuna.storages.RDBStorage(
-        url, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
-        failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=3),
-        engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else None)
+    # Optuna ≥ 4.9 names the retry-on-stale-heartbeat hook differently; older releases take the first form.
+    if hasattr(optuna.storages, "RetryHeartbeatStaleTrialCallback"):
+        retry = {"heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)}
+    else:
+        retry = {"failed_trial_callback": optuna.storages.RetryFailedTrialCallback(max_retry=3)}
+    with warnings.catch_warnings():  # heartbeats are stable in practice, still flagged experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RDBStorage(
+            url, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
+            engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else None, **retry)
 
 
 def make_sampler(spec: SweepSpec, seed: int | None) -> optuna.samplers.BaseSampler:
