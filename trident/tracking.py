@@ -11,8 +11,6 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-STEP_FIELDS = ["step", "epoch", "progress", "lr", "loss_total", "grad_norm", "samples_per_s", "nonfinite_skipped"]
-
 
 def configure_wandb(cfg, run_dir: Path) -> list[str]:
     """Environment for transformers' W&B integration; returns the `report_to` entry."""

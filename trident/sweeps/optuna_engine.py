@@ -137,7 +137,7 @@ def metric_key(spec: SweepSpec) -> str:
     return spec.metric.split("/")[-1].removeprefix("eval_")
 
 
-def objective_for(spec: SweepSpec, study: optuna.Study, log=print):
+def objective_for(spec: SweepSpec, study: optuna.Study):
     from trident.cli import split_config_args
     from trident.config import load_config
     from trident.distill import distill
@@ -176,7 +176,7 @@ def objective_for(spec: SweepSpec, study: optuna.Study, log=print):
     return objective
 
 
-def _grid_state(study: optuna.Study, spec: SweepSpec) -> tuple[int, int, int]:
+def _grid_state(study: optuna.Study) -> tuple[int, int, int]:
     """(points done, points running, waiting trials)."""
     trials = study.get_trials(deepcopy=False)
     real = [t for t in trials if not t.user_attrs.get("duplicate_of")]
@@ -197,13 +197,13 @@ def run_worker(spec: SweepSpec, storage_url: str | None = None, pruner: str | No
     budget = spec.run_cap or grid_size or 10
     if grid_size is not None:
         budget = min(budget, grid_size)
-    objective = objective_for(spec, study, log)
+    objective = objective_for(spec, study)
     while True:
         with warnings.catch_warnings():  # stable since Optuna 2.9, still flagged experimental
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(study)  # a dead worker's trial goes back in the queue
         if grid_size is not None:
-            done, running, waiting = _grid_state(study, spec)
+            done, running, waiting = _grid_state(study)
             if done >= budget:
                 break
             if not waiting and done + running >= budget:
