@@ -21,6 +21,10 @@ $(STAMP): pyproject.toml
 	# Chromium for the report's PNGs (kaleido) and its browser test: Debian's package, never a download.
 	command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; } \
 		|| echo "chromium not installed (needs root): report PNGs and the browser test need it"
+	# PostgreSQL server binaries (initdb, pg_ctl): the suite starts its own throwaway server.
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null \
+		|| { apt-get update -qq && apt-get install -y -qq postgresql; } \
+		|| echo "postgresql not installed (needs root): the multi-worker sweep tests need it"
 	touch $(STAMP)
 
 test: setup
@@ -29,7 +33,7 @@ test: setup
 smoke: setup
 	$(TRIDENT) data synth --out data/smoke --n 3000 --seed 0
 	$(TRIDENT) teacher --config $(SMOKE)
-	$(TRIDENT) train --config $(SMOKE)
+	$(TRIDENT) train --config $(SMOKE) --overwrite
 	$(TRIDENT) evaluate --run runs/smoke --split test --with-teacher
 
 clean:

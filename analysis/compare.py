@@ -17,7 +17,8 @@ import numpy as np
 from analysis import stats as st
 from analysis.sources import BASELINE, RunData
 
-METRIC_LABELS = {"f1": "F1", "pans": "PANS", "ast_validity": "AST validity", "exact_match": "exact match",
+METRIC_LABELS = {"f1": "F1", "pans": "PANS", "ast_validity": "AST validity",
+                 "assertion_validity": "assertion validity", "exact_match": "exact match",
                  "semantic": "semantic sim.", "bleu": "BLEU"}
 LABEL_ORDER = ("legacy", "trident", "trident-v1")
 

@@ -4,7 +4,8 @@ Reads `<run>/step_metrics.csv` and reports, per component, the mean and standard
 of its raw and weighted values (and the running mean over the last `window` steps), the
 ratio of each to the core token losses, and the semantic scale β that brings the scaled
 semantic term level with them — from the values, and from the gradient norms when the run
-logged them (`train.grad_norm_every`). `trident analyse-loss-scale RUN` prints it.
+logged them (`train.grad_norm_every`) — each with the number of steps it rests on.
+`trident analyse-loss-scale RUN` prints it.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from trident.losses.balance import CORE, recommend_beta
+
+FEW = 5  # fewer observations than this make a recommendation a rough guide, and the report says so
 
 
 def components(df: pd.DataFrame) -> list[str]:
@@ -59,8 +62,13 @@ def analyse(run_dir: str | Path, window: int = 50) -> dict:
         out["beta_current"] = beta_now
         out["beta_by_value"] = recommend_beta(core_raw, sem["raw_mean"])
         out["beta_band_by_value"] = (0.5 * out["beta_by_value"], 2.0 * out["beta_by_value"])
+        out["beta_by_value_observations"] = sem["steps"]
         out["beta_by_gradient"] = beta_by_gradient(df, core)
-        out["beta_recommended"] = out["beta_by_gradient"] if not math.isnan(out["beta_by_gradient"]) else out["beta_by_value"]
+        out["beta_by_gradient_observations"] = gradient_observations(df, core)
+        by_gradient = not math.isnan(out["beta_by_gradient"])
+        out["beta_recommended_by"] = "gradient" if by_gradient else "value"
+        out["beta_recommended"] = out["beta_by_gradient"] if by_gradient else out["beta_by_value"]
+        out["beta_recommended_observations"] = out[f"beta_by_{out['beta_recommended_by']}_observations"]
     return out
 
 
@@ -69,17 +77,32 @@ def beta_by_gradient(df: pd.DataFrame, core: list[str]) -> float:
 
     Logged gradient norms are of weighted terms; dividing by weight·β gives the semantic
     gradient per unit, and the core gradient is the sum of its components' norms."""
-    cols = [f"{n}/grad_norm" for n in core] + ["semantic/grad_norm"]
-    if any(c not in df for c in cols):
-        return float("nan")
-    rows = df.dropna(subset=cols)
-    rows = rows[pd.to_numeric(rows["semantic/grad_norm"], errors="coerce") > 0]
+    rows = _gradient_rows(df, core)
     if rows.empty:
         return float("nan")
     core_gn = rows[[f"{n}/grad_norm" for n in core]].astype(float).sum(axis=1)
     per_unit = rows["semantic/grad_norm"].astype(float) / (rows["semantic/weight"].astype(float) * rows["semantic/scale"].astype(float))
     semantic_weight = rows["semantic/weight"].astype(float)
     return recommend_beta(float(core_gn.mean()), float((per_unit * semantic_weight).mean()))
+
+
+def _gradient_rows(df: pd.DataFrame, core: list[str]) -> pd.DataFrame:
+    """The steps that logged the gradient norms of the semantic term and of every core term,
+    with a positive semantic norm (a zero one says nothing about its scale)."""
+    cols = [f"{n}/grad_norm" for n in core] + ["semantic/grad_norm"]
+    if any(c not in df for c in cols):
+        return df.iloc[0:0]
+    rows = df.dropna(subset=cols)
+    return rows[pd.to_numeric(rows["semantic/grad_norm"], errors="coerce") > 0]
+
+
+def gradient_observations(df: pd.DataFrame, core: list[str]) -> int:
+    """How many steps the by-gradient β rests on."""
+    return int(len(_gradient_rows(df, core)))
+
+
+def _rests_on(n: int) -> str:
+    return f"rests on {n} observation{'s' if n != 1 else ''}" + (" — few: a rough guide" if n < FEW else "")
 
 
 def format_report(result: dict) -> str:
@@ -97,10 +120,12 @@ def format_report(result: dict) -> str:
         lines += [
             f"semantic β in this run: {result['beta_current']:.4g}",
             f"β putting the scaled semantic value level with the core: {result['beta_by_value']:.4g} "
-            f"(0.5–2× band: {lo:.4g} … {hi:.4g})",
+            f"(0.5–2× band: {lo:.4g} … {hi:.4g}; from {result['beta_by_value_observations']} steps)",
             f"β putting the semantic gradient level with the core gradient: {result['beta_by_gradient']:.4g}"
-            + ("" if not math.isnan(result["beta_by_gradient"]) else " (no gradient norms logged: set train.grad_norm_every)"),
-            f"recommended: --loss.semantic_loss_scale={result['beta_recommended']:.3g}",
+            + (f" (from {result['beta_by_gradient_observations']} steps with gradient norms)"
+               if not math.isnan(result["beta_by_gradient"]) else " (no gradient norms logged: set train.grad_norm_every)"),
+            f"recommended: --loss.semantic_loss_scale={result['beta_recommended']:.3g} "
+            f"(by {result['beta_recommended_by']}; {_rests_on(result['beta_recommended_observations'])})",
         ]
     else:
         lines.append("this run has no semantic component: nothing to scale")

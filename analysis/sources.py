@@ -20,7 +20,7 @@ import pandas as pd
 import yaml
 
 BASELINE = "trident"
-METRIC_KEYS = ("f1", "pans", "ast_validity", "exact_match", "bleu")
+METRIC_KEYS = ("f1", "pans", "ast_validity", "assertion_validity", "exact_match", "bleu")
 
 
 @dataclass
@@ -132,7 +132,7 @@ def _config_beta(cfg: dict, summary: dict | None) -> float | str | None:
 
 
 def parse_beta(value: Any, auto_value: Any = None) -> float | str | None:
-    """β as a number (config.yaml stores it as text, since it may be `auto`)."""
+    """β as a number: config.yaml holds a float or `auto` (older run directories hold it as text, "5")."""
     if value == "auto" and auto_value is not None:
         return round(float(auto_value), 3)
     try:

@@ -23,8 +23,8 @@ import numpy as np
 from trident import metrics as tm
 
 # Metric names in the order reports show them; all on a 0-1 scale.
-METRICS = ("f1", "pans", "ast_validity", "exact_match", "semantic", "bleu")
-_MEAN_KINDS = ("pans", "ast_validity", "exact_match", "semantic")
+METRICS = ("f1", "pans", "ast_validity", "assertion_validity", "exact_match", "semantic", "bleu")
+_MEAN_KINDS = ("pans", "ast_validity", "assertion_validity", "exact_match", "semantic")
 _BLEU_ORDER = 4
 
 
@@ -39,6 +39,7 @@ class ExampleStats:
     exact_match: np.ndarray
     pans: np.ndarray
     ast_validity: np.ndarray
+    assertion_validity: np.ndarray
     semantic: np.ndarray | None  # None where sentence embeddings were unavailable
     bleu: np.ndarray  # [n, 2 + 2·order]: hyp len, ref len, correct n-grams, total n-grams
 
@@ -50,13 +51,14 @@ class ExampleStats:
         return ExampleStats(
             ids=[self.ids[i] for i in idx], tp=self.tp[idx], fp=self.fp[idx], fn=self.fn[idx],
             exact_match=self.exact_match[idx], pans=self.pans[idx], ast_validity=self.ast_validity[idx],
+            assertion_validity=self.assertion_validity[idx],
             semantic=None if self.semantic is None else self.semantic[idx], bleu=self.bleu[idx])
 
 
 @lru_cache(maxsize=1)
 def _bleu_metric():
     # The same settings as trident.metrics, so identity-replicate BLEU equals the run's own BLEU.
-    return tm._bleu_metric()
+    return tm.bleu_metric()
 
 
 def semantic_similarity(preds: Sequence[str], refs: Sequence[Sequence[str]],
@@ -76,22 +78,22 @@ def semantic_similarity(preds: Sequence[str], refs: Sequence[Sequence[str]],
 def example_stats(ids: Sequence[str], preds: Sequence[str], refs: Sequence[Sequence[str]],
                   semantic: np.ndarray | None = None) -> ExampleStats:
     """Per-example statistics computed with trident.metrics' own helpers (one parse per line)."""
-    exs = tm._prepare(list(preds), [list(r) for r in refs])
+    exs = tm.prepare(list(preds), [list(r) for r in refs])
     tp, fp, fn = [], [], []
     for ex in exs:
         p, r = set(ex.pred), set(ex.ref)
         tp.append(len(p & r))
         fp.append(len(p - r))
         fn.append(len(r - p))
-    hyps = [" ".join(ex.pred) for ex in exs]
-    ref_docs = [[" ".join(ex.ref) for ex in exs]]
+    hyps, ref_docs = tm.bleu_segments(exs)
     bleu = np.asarray(_bleu_metric()._extract_corpus_statistics(hyps, ref_docs), dtype=float) if exs else \
         np.zeros((0, 2 + 2 * _BLEU_ORDER))
     return ExampleStats(
         ids=list(ids), tp=np.asarray(tp, float), fp=np.asarray(fp, float), fn=np.asarray(fn, float),
         exact_match=np.asarray([float(ex.pred == ex.ref) for ex in exs]),
-        pans=np.asarray([tm.pans_score(tm._tokens(ex.pred), tm._tokens(ex.ref)) for ex in exs], float),
-        ast_validity=np.asarray([float(tm._valid(ex.pred_raw)) for ex in exs]),
+        pans=np.asarray([tm.example_pans(ex) for ex in exs], float),
+        ast_validity=np.asarray([tm.example_ast_valid(ex) for ex in exs]),
+        assertion_validity=np.asarray([tm.example_assertion_valid(ex) for ex in exs]),
         semantic=None if semantic is None else np.asarray(semantic, float), bleu=bleu)
 
 

@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from transformers import TrainerCallback
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -16,6 +17,17 @@ def synth_dir(tmp_path_factory):
     return out
 
 
+class StopAt(TrainerCallback):
+    """Ends training after optimizer step `step`, as if the process had been stopped there."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            control.should_training_stop = True
+
+
 def tiny_overrides(data_dir, runs_dir, **extra) -> list[str]:
     """A pipeline small enough for the unit suite: a few optimizer steps on ~100 records."""
     values = {
@@ -27,3 +39,24 @@ def tiny_overrides(data_dir, runs_dir, **extra) -> list[str]:
     }
     values.update(extra)
     return [f"--{k}={v}" for k, v in values.items()]
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A PostgreSQL server for the multi-worker tests: TRIDENT_TEST_PG when set, otherwise a
+    throwaway server this session starts (and stops) itself; a missing server is a failure."""
+    url = os.environ.get("TRIDENT_TEST_PG")
+    if url:
+        yield url
+        return
+    from pgserver import NoPostgres, throwaway_postgres
+
+    try:
+        server = throwaway_postgres()
+        url = server.__enter__()
+    except NoPostgres as exc:
+        pytest.fail(str(exc))
+    try:
+        yield url
+    finally:
+        server.__exit__(None, None, None)

@@ -1,5 +1,8 @@
-from trident.data.encoding import encode_records
+import pytest
+
+from trident.data.encoding import Truncation, encode_records, target_text
 from trident.data.records import Record
+from trident.data.synth import generate_records
 from trident.models import EOS, SEP, train_tokenizer
 
 
@@ -37,3 +40,68 @@ def test_long_target_is_truncated_but_keeps_eos():
     tok = _tok()
     [enc] = encode_records([Record("a", "focal", "test", ["assertTrue(x);"] * 20)], tok, 32, 10)
     assert len(enc["labels"]) == 10 and enc["labels"][-1] == tok.eos_token_id
+
+
+# ---- a masked test longer than the source budget (real-length Java) -------------------
+
+def _long_test(placeholders_at: tuple[int, ...], lines: int = 200) -> str:
+    body = []
+    for i in range(lines):
+        if i in placeholders_at:
+            body.append("    <AssertPlaceHolder>;")
+        else:
+            body.append(f"    int v{i} = calc.add({i}, v{max(i - 1, 0)} * 2);")
+    return "@Test\nvoid testLong() {\n" + "\n".join(body) + "\n}"
+
+
+@pytest.fixture(scope="module")
+def java_tok():
+    """The byte-level BPE tokenizer presets use, trained on the synthetic Java corpus."""
+    recs = generate_records(60, 5)
+    texts = [t for r in recs for t in (r["focal_method"], r["test_method_masked"], "\n".join(r["assertions"]))]
+    return train_tokenizer(texts + [_long_test((5,), 40)], 400)
+
+
+def test_long_masked_test_keeps_every_placeholder_and_the_context_before_them(java_tok):
+    test = _long_test((100, 195))
+    rec = Record("a", "public int add(int a, int b) { return a + b; }", test, ["assertEquals(3, v1);"] * 2)
+    assert len(java_tok(test, add_special_tokens=False)["input_ids"]) > 2000  # ~10x the budget
+    cut = Truncation()
+    [enc] = encode_records([rec], java_tok, 256, 32, truncation=cut)
+    assert len(enc["input_ids"]) == 256
+    sep = enc["input_ids"].index(java_tok.sep_token_id)
+    focal_len = len(java_tok(rec.focal_method, add_special_tokens=False)["input_ids"])
+    assert sep < focal_len  # the focal method gave way first: it only fills what whole lines left
+    kept = java_tok.decode(enc["input_ids"][sep + 1:-1])
+    assert kept.count("<AssertPlaceHolder>;") == 2
+    kept_lines = kept.strip("\n").splitlines()
+    assert set(kept_lines) <= set(test.splitlines())  # whole lines, nothing invented
+    # the context right above the last placeholder is there, in order, up to it
+    last = kept_lines.index("    <AssertPlaceHolder>;", kept_lines.index("    <AssertPlaceHolder>;") + 1)
+    assert kept_lines[last - 1] == "    int v194 = calc.add(194, v193 * 2);"
+    assert kept_lines[last - 2] == "    int v193 = calc.add(193, v192 * 2);"
+    assert (cut.records, cut.source_cut, cut.test_cut, cut.placeholders_lost, cut.target_cut) == (1, 1, 1, 0, 0)
+
+
+def test_placeholder_lines_that_alone_overflow_are_counted_as_lost(java_tok):
+    # 30 placeholder lines at ~6+ tokens each cannot fit in 20 tokens
+    test = _long_test(tuple(range(0, 60, 2)), 60)
+    short = _long_test((3,), 6)
+    recs = [Record("a", "f", test, ["assertTrue(a);"]), Record("b", "f", short, ["assertTrue(a);"])]
+    cut = Truncation()
+    first, second = encode_records(recs, java_tok, 23, 32, truncation=cut)
+    assert len(first["input_ids"]) == 23
+    assert java_tok.decode(first["input_ids"]).count("<AssertPlaceHolder>") < 30
+    assert (cut.records, cut.test_cut, cut.placeholders_lost) == (2, 2, 1)
+
+
+def test_target_cuts_are_counted_with_full_lengths():
+    tok = _tok()
+    recs = [Record("a", "focal", "test", ["assertTrue(x);"] * 20), Record("b", "focal", "test", ["assertTrue(x);"])]
+    full = [len(tok(target_text(r), add_special_tokens=False)["input_ids"]) for r in recs]
+    assert full[0] > 9 >= full[1]
+    cut = Truncation()
+    encode_records(recs, tok, 32, 10, truncation=cut)
+    assert (cut.records, cut.target_cut, cut.source_cut, cut.test_cut) == (2, 1, 0, 0)
+    assert cut.target_lengths == full
+    assert cut.targets_longer_than(full[1]) == 1 and cut.targets_longer_than(full[1] - 1) == 2

@@ -149,3 +149,33 @@ def test_weights_follow_the_linear_schedule_and_are_applied_as_written():
     assert total.item() == pytest.approx(0.4 * ce.item() + 0.35 * focal.item(), rel=1e-9)
     assert parts["ce/weight"].item() == pytest.approx(0.4)
     assert parts["focal/weighted"].item() == pytest.approx(0.35 * focal.item(), rel=1e-6)
+
+
+S3, T3 = [0.2, 0.3, 0.5], [0.6, 0.3, 0.1]  # KL(T‖S) = 0.498224, KL(S‖T) = 0.584996 (above)
+
+
+@pytest.mark.parametrize("beta", [0.0, 1.0])
+def test_jsd_refuses_beta_at_the_ends_instead_of_silently_returning_zero(beta):
+    # At β = 0 or 1 the mixture is one side and β·KL(T‖M) + (1−β)·KL(S‖M) is identically 0: no
+    # distillation at all. The value must not be a silent zero.
+    with pytest.raises(ValueError, match=r"loss\.jsd_beta must be strictly between 0 and 1"):
+        _one_token("jsd", S3, T3, jsd_beta=beta)
+
+
+def test_jsd_vanishes_towards_the_ends_like_beta_times_the_kls():
+    # Why 0 and 1 are refused rather than mapped onto the KLs: in this (unscaled) convention the
+    # limits are 0, with JSD_β / β → KL(T‖S) and JSD_β / (1−β) → KL(S‖T); returning the KLs at
+    # exactly 0 or 1 would be a jump, not a limit.
+    eps = 1e-6
+    assert _one_token("jsd", S3, T3, jsd_beta=eps) / eps == pytest.approx(0.498224, abs=1e-5)
+    assert _one_token("jsd", S3, T3, jsd_beta=1 - eps) / eps == pytest.approx(0.584996, abs=1e-5)
+
+
+@pytest.mark.parametrize("beta", ["0", "1", "1.5"])
+def test_config_refuses_jsd_beta_outside_the_open_interval(beta, capsys):
+    from trident.cli import main
+
+    assert main(["train", "--config", "experiments/trident.yaml", f"--loss.jsd_beta={beta}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("trident: error: loss.jsd_beta must be strictly between 0 and 1")
+    assert f"not {float(beta)}" in err[0]

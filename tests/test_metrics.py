@@ -8,15 +8,8 @@ import pytest
 
 from trident import metrics as M
 
-E1 = 0.9048374180359595  # exp(-0.1)
-E2 = 0.8187307530779818  # exp(-0.2)
-E5 = 0.6065306597126334  # exp(-0.5)
-
-
-def test_exp_constants():
-    assert E1 == pytest.approx(math.exp(-0.1))
-    assert E2 == pytest.approx(math.exp(-0.2))
-    assert E5 == pytest.approx(math.exp(-0.5))
+# PANS' distance decay, exp(-0.1·d), at the distances the hand-worked cases below use
+E1, E2, E5 = math.exp(-0.1), math.exp(-0.2), math.exp(-0.5)
 
 
 # A five-example corpus exercising every line-level case at once.
@@ -235,7 +228,9 @@ def test_bleu_closer_prediction_scores_higher():
 
 def test_compute_all_keys_and_values():
     out = M.compute_all(CORPUS_PREDS, CORPUS_REFS)
-    assert set(out) == {"exact_match", "precision", "recall", "f1", "pans", "ast_validity", "bleu"}
+    assert set(out) == {"exact_match", "precision", "recall", "f1", "pans", "ast_validity", "assertion_validity",
+                        "bleu"}
+    assert out["assertion_validity"] == pytest.approx(0.6)  # the valid ones are all assertions
     assert out["exact_match"] == pytest.approx(0.2)
     assert (out["precision"], out["recall"], out["f1"]) == pytest.approx((0.75, 2 / 3, 12 / 17))
     assert out["ast_validity"] == pytest.approx(0.6)
@@ -249,3 +244,85 @@ def test_length_mismatch_raises():
         M.compute_all(["assertTrue(a);"], [])
     with pytest.raises(ValueError):
         M.exact_match([], [["assertTrue(a);"]])
+
+
+# ---- Java tokens: a string literal is one token (PANS, BLEU) ----------------------------
+
+def test_canonical_tokens_keep_a_string_literal_whole():
+    from trident import java
+
+    assert java.canonical_tokens('Assert.assertEquals("Element not found", msg);') == \
+        ["assertEquals", "(", '"Element not found"', ",", "msg", ")", ";"]
+
+
+def test_pans_string_literal_with_spaces_is_one_token():
+    # tokens: assertEquals ( LIT , msg ) ;  — 7 each, only LIT (position 2) differs, no token repeats,
+    # so every match is at distance 0.  N=4, weights 1+2+3+4=10.
+    # s1 = 6/7; s2 = 4/6 (bigrams at 0,3,4,5); s3 = 2/5 (trigrams at 3,4); s4 = 1/4 (4-gram at 3)
+    # S = (6/7 + 2*4/6 + 3*2/5 + 4*1/4)/10 = (0.857142857 + 1.333333333 + 1.2 + 1)/10 = 0.439047619
+    pred = 'assertEquals("Element not found", msg);'
+    ref = ['assertEquals("Element found", msg);']
+    assert M.pans([pred], [ref]) == pytest.approx(0.439047619, abs=1e-9)
+
+
+def test_pans_english_garbage_matching_words_inside_a_literal_scores_zero():
+    # the reference's only word tokens are assertEquals, msg and one literal "Element not found";
+    # the garbage shares words with the literal, never a whole Java token
+    assert M.pans(["Element not found"], [['assertEquals("Element not found", msg);']]) == 0.0
+    assert M.pans(["not found"], [['assertTrue("not found".isEmpty());']]) == 0.0
+
+
+def test_bleu_on_java_tokens_literal_with_spaces_by_hand():
+    # the same 7-token pair as the PANS case: one token differs at position 2, BP = 1
+    # p1 = 6/7, p2 = 4/6, p3 = 2/5, p4 = 1/4 (no smoothing needed)
+    # BLEU = (6/7 * 4/6 * 2/5 * 1/4)**0.25 = (2/35)**0.25
+    pred = 'assertEquals("Element not found", msg);'
+    ref = ['assertEquals("Element found", msg);']
+    assert M.bleu([pred], [ref]) == pytest.approx((2 / 35) ** 0.25, abs=1e-9)
+
+
+def test_bleu_tokens_stay_distinct_after_escaping():
+    # "a b" and "a%20;b" are different literals; escaping whitespace must not merge them.
+    # identical 7-token structure with position 2 differing -> the same (2/35)**0.25 as above
+    assert M.bleu(['assertEquals("a b", x);'], [['assertEquals("a%20;b", x);']]) == \
+        pytest.approx((2 / 35) ** 0.25, abs=1e-9)
+    assert M.bleu(['assertEquals("a b", x);'], [['assertEquals("a b", x);']]) == pytest.approx(1.0)
+
+
+# ---- assertion validity --------------------------------------------------------------
+
+NOT_ASSERTIONS = [";", "{}", "return;", "int x = 1;", "// c", "/* c */", "foo();", "assertTrue;",
+                  "x = assertTrue(a);", "foo(assertTrue(a));", "list.add(1);", "assertTrue(a)",
+                  "} void f() { assertTrue(a);", "int assertX = 1;", "new Assert();", "assertion(x);"]
+ASSERTIONS = ["assertEquals(3, x);", "Assert.assertTrue(flag);", "org.junit.Assert.assertNull(y);",
+              "fail();", "Assertions.fail(\"no\");", "assertThat(x).isEqualTo(3);",
+              "Assertions.<Integer>assertThat(x).isNotNull();", "assertThat(list, hasSize(2));",
+              "assertWithMessage(\"m\").that(x).isTrue();", "assertThrows(E.class, () -> f());",
+              "assert x > 0;", "assertTrue(a); // why", "assertTrue(a); assertFalse(b);"]
+
+
+@pytest.mark.parametrize("line", NOT_ASSERTIONS)
+def test_assertion_validity_rejects_statements_that_assert_nothing(line):
+    assert M.assertion_validity([line]) == 0.0
+
+
+@pytest.mark.parametrize("line", ASSERTIONS)
+def test_assertion_validity_accepts_assertions(line):
+    assert M.assertion_validity([line]) == 1.0
+
+
+def test_ast_validity_stays_syntactic():
+    # the PRD's metric: these parse, so they count, though none asserts anything
+    assert M.ast_validity([";", "{}", "return;", "int x = 1;", "foo();"]) == 1.0
+
+
+def test_assertion_validity_every_line_must_assert():
+    # ex1 all assertions; ex2 one line declares; ex3 empty; ex4 a malformed assertion -> 1/4
+    preds = ["assertTrue(a);\nassertThat(b).isNull();", "int x = 1;\nassertEquals(1, x);", "", "assertTrue(a"]
+    assert M.assertion_validity(preds) == pytest.approx(0.25)
+
+
+def test_compute_all_has_assertion_validity():
+    out = M.compute_all(["int x = 1;", "assertTrue(a);"], [["assertTrue(a);"], ["assertTrue(a);"]])
+    assert out["ast_validity"] == 1.0 and out["assertion_validity"] == 0.5
+    assert set(M.METRIC_KEYS) == set(out)

@@ -6,7 +6,7 @@ import shutil
 import pytest
 from transformers import TrainerCallback
 
-from conftest import tiny_overrides
+from conftest import StopAt, tiny_overrides
 from trident.cli import main
 from trident.config import load_config
 from trident.distill import distill
@@ -22,8 +22,13 @@ def _rows(path):
 
 def test_end_to_end_cli(synth_dir, tmp_path, capsys):
     args = ["--config", LEGACY, *tiny_overrides(synth_dir, tmp_path / "runs", name="e2e", **{"tracking.wandb": "offline"})]
-    assert main(["teacher", *args]) == 0
+    # A fresh checkout's first `trident train` trains the teacher it needs; `trident teacher` then reuses it.
     assert main(["train", *args]) == 0
+    teachers = list((tmp_path / "runs").glob("teacher-*/summary.json"))
+    assert len(teachers) == 1 and json.loads(teachers[0].read_text())["completed"]
+    capsys.readouterr()
+    assert main(["teacher", *args]) == 0
+    assert f"reusing the teacher already trained for this config and data: {teachers[0].parent}" in capsys.readouterr().out
     run = tmp_path / "runs" / "e2e"
     for name in ("config.yaml", "step_metrics.csv", "eval_metrics.csv", "summary.json", "model/model.safetensors",
                  "model/tokenizer.json"):
@@ -39,7 +44,7 @@ def test_end_to_end_cli(synth_dir, tmp_path, capsys):
     for r in rows:  # weights as written, total = Σ weighted
         assert float(r["ce/weight"]) == pytest.approx(0.5) and float(r["kl/weight"]) == pytest.approx(0.5)
         assert float(r["loss_total"]) == pytest.approx(float(r["ce/weighted"]) + float(r["kl/weighted"]), rel=1e-5)
-    assert [float(r["progress"]) for r in rows] == pytest.approx([i / 6 for i in range(6)])
+    assert [float(r["progress"]) for r in rows] == pytest.approx([i / 5 for i in range(6)])  # 0 … 1
 
     summary = json.loads((run / "summary.json").read_text())
     assert summary["completed"] and summary["global_step"] == 6
@@ -84,22 +89,13 @@ def test_broken_lines_stop_the_run_or_are_counted(synth_dir, tmp_path, capsys):
     assert summary["train_records"] == len(lines) - 2
 
 
-class _StopAt(TrainerCallback):
-    def __init__(self, step):
-        self.step = step
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step == self.step:
-            control.should_training_stop = True
-
-
 def test_resumed_run_matches_an_uninterrupted_one(synth_dir, tmp_path):
     runs = tmp_path / "runs"
     base = tiny_overrides(synth_dir, runs, **{"train.max_steps": 8, "train.save_steps": 4})
     assert main(["teacher", "--config", LEGACY, *base]) == 0
 
     full = distill(load_config(LEGACY, [*base, "--name=full"]))
-    cut = distill(load_config(LEGACY, [*base, "--name=cut"]), callbacks=[_StopAt(4)])
+    cut = distill(load_config(LEGACY, [*base, "--name=cut"]), callbacks=[StopAt(4)])
     assert not cut["completed"] and cut["global_step"] == 4
     resumed = distill(load_config(LEGACY, [*base, "--name=cut", "--train.resume=true"]))
     assert resumed["completed"]
@@ -107,11 +103,6 @@ def test_resumed_run_matches_an_uninterrupted_one(synth_dir, tmp_path):
     a, b = _rows(runs / "full" / "step_metrics.csv"), _rows(runs / "cut" / "step_metrics.csv")
     assert [r["step"] for r in b] == [str(i) for i in range(1, 9)]
     assert [r["loss_total"] for r in a] == [r["loss_total"] for r in b]
-
-
-def test_distillation_without_a_teacher_says_what_to_do(synth_dir, tmp_path, capsys):
-    assert main(["train", "--config", LEGACY, *tiny_overrides(synth_dir, tmp_path / "runs")]) == 2
-    assert "run `trident teacher" in capsys.readouterr().err
 
 
 def test_vocabulary_mismatch_is_an_error():

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from analysis import stats as st
+from analysis.figures import browser_path
 from analysis.report import build_report, parser
 from conftest import tiny_overrides
 from trident import metrics as tm
@@ -35,7 +36,8 @@ def _stats(exact: list[float]) -> st.ExampleStats:
     n = len(exact)
     zeros = np.zeros(n)
     return st.ExampleStats(ids=[str(i) for i in range(n)], tp=zeros, fp=zeros, fn=zeros,
-                           exact_match=np.asarray(exact, float), pans=zeros, ast_validity=zeros, semantic=None,
+                           exact_match=np.asarray(exact, float), pans=zeros, ast_validity=zeros,
+                           assertion_validity=zeros, semantic=None,
                            bleu=np.zeros((n, 10)))
 
 
@@ -67,7 +69,7 @@ REFS = [["assertEquals(7, r);"], ["assertNull(x);"], ["assertEquals(2, y);", "as
 def test_identity_replicate_reproduces_trident_metrics():
     s = st.example_stats([str(i) for i in range(len(PREDS))], PREDS, REFS)
     expected = tm.compute_all(PREDS, REFS)
-    for name in ("f1", "pans", "ast_validity", "exact_match", "bleu"):
+    for name in ("f1", "pans", "ast_validity", "assertion_validity", "exact_match", "bleu"):
         assert st.full_sample(s, name) == pytest.approx(expected[name], abs=1e-12), name
 
 
@@ -142,10 +144,12 @@ def test_runs_mode_table_html_and_pngs(full_report):
     for key in rep.figure_keys:
         assert f'id="fig-{key}"' in html
     assert 'src="http' not in html and "Plotly.newPlot" in html  # plotly.js inline: no network
-    if CHROMIUM.exists():  # CI installs it: PNGs are then required, not optional
+    if browser_path() is not None or os.environ.get("CI"):  # CI installs it: PNGs are then required, not optional
         assert sorted(p.name for p in rep.pngs) == sorted(f"{k}.png" for k in rep.figure_keys), rep.messages
         for p in rep.pngs:
             assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    else:  # a laptop without a browser: no PNGs, and the report says why instead of passing over it
+        assert rep.pngs == [] and any("PNGs skipped: no Chrome/Chromium" in m for m in rep.messages), rep.messages
 
 
 def test_estimates_are_the_runs_own_metrics(full_report, tiny_runs):

@@ -1,10 +1,13 @@
 """Sweep files, their mapping to Optuna studies, and the engine on SQLite and PostgreSQL."""
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import uuid
+import warnings
 from pathlib import Path
 
 import optuna
@@ -18,10 +21,16 @@ from trident.sweeps import optuna_engine as eng
 from trident.sweeps.spec import SweepError, agent_command, load_sweep, schema_violations, train_argv
 
 ROOT = Path(__file__).resolve().parents[1]
-PG_URL = os.environ.get("TRIDENT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-@pytest.mark.parametrize("name", ["beta", "contrastive", "before-after"])
+SWEEP_FILES = sorted(p.stem for p in (ROOT / "sweeps").glob("*.yaml"))
+
+
+def test_every_shipped_sweep_file_is_checked():
+    assert SWEEP_FILES == ["before-after", "before-after-smoke", "beta", "contrastive"]
+
+
+@pytest.mark.parametrize("name", SWEEP_FILES)
 def test_sweep_files_are_valid_wandb_configs_and_map_to_their_study(name):
     raw = yaml.safe_load((ROOT / "sweeps" / f"{name}.yaml").read_text())
     import sweeps  # W&B's own sweep-config checks (wandb[sweeps])
@@ -32,7 +41,7 @@ def test_sweep_files_are_valid_wandb_configs_and_map_to_their_study(name):
     assert isinstance(sampler, optuna.samplers.GridSampler)
     assert spec.direction == "maximize"
     points = spec.grid()
-    assert len(points) == {"beta": 3, "contrastive": 6, "before-after": 9}[name] == spec.run_cap
+    assert len(points) == {"beta": 3, "contrastive": 6, "before-after": 9, "before-after-smoke": 6}[name] == spec.run_cap
     pruner = eng.make_pruner(spec)
     expected = optuna.pruners.HyperbandPruner if name == "contrastive" else optuna.pruners.NopPruner
     assert isinstance(pruner, expected)
@@ -45,7 +54,8 @@ def test_sweep_files_are_valid_wandb_configs_and_map_to_their_study(name):
 
         cfg = load_config(config, overrides)  # every trial's command is a valid trident config
         if name == "beta":
-            assert cfg.loss.semantic_loss_scale == str(params["loss.semantic_loss_scale"])
+            assert cfg.loss.semantic_loss_scale == float(params["loss.semantic_loss_scale"])
+            assert isinstance(cfg.loss.semantic_loss_scale, float)
             assert cfg.data.train_fraction == 0.05
         if name == "contrastive":
             c = cfg.loss.components["contrastive"]
@@ -106,7 +116,10 @@ def _tiny_sweep(tmp_path, synth_dir, name, parameters, extra=(), metric=("eval/f
 def test_local_sweep_runs_each_point_once_and_a_restart_runs_nothing(synth_dir, tmp_path, capsys):
     path = _tiny_sweep(tmp_path, synth_dir, "local", {"train.lr": {"values": [1e-3, 3e-3]}})
     storage = f"sqlite:///{tmp_path / 'study.db'}"
-    assert main(["sweep", str(path), "--storage", storage]) == 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["sweep", str(path), "--storage", storage]) == 0
+    assert not [w for w in caught if issubclass(w.category, optuna.exceptions.ExperimentalWarning)]
     out = capsys.readouterr().out
     assert "best: trial" in out and "train.lr" in out
     study = optuna.load_study(study_name="local", storage=storage)
@@ -139,15 +152,15 @@ def test_clearly_worse_trials_are_pruned_before_their_last_evaluation(synth_dir,
 
 
 @pytest.fixture
-def pg_storage():
+def pg_storage(postgres_url):
     from sqlalchemy import create_engine, text
 
     try:
-        with create_engine(PG_URL).connect() as conn:
+        with create_engine(postgres_url).connect() as conn:
             conn.execute(text("select 1"))
-    except Exception as exc:  # CI has the server: a missing one is a failure, not a skip
-        pytest.fail(f"PostgreSQL at {PG_URL} is not reachable: {exc}")
-    return PG_URL
+    except Exception as exc:  # a missing server is a failure, not a skip
+        pytest.fail(f"PostgreSQL at {postgres_url} is not reachable: {exc}")
+    return postgres_url
 
 
 def _worker(path, storage):
@@ -189,6 +202,9 @@ def test_postgres_workers_share_a_grid_and_survive_a_killed_worker(synth_dir, tm
         killed = study.trials[victim[0]]
         assert killed.state == TrialState.FAIL
         assert any(t.params == killed.params for t in complete)  # its point was run again
+        retry = [t for t in complete if t.system_attrs.get("failed_trial") == victim[0]]
+        assert retry and Path(retry[0].user_attrs["run_dir"]).name == f"{name}-t{victim[0]:03d}"  # the dead one's
+        assert (Path(retry[0].user_attrs["run_dir"]) / "summary.json").exists()
         n = len(study.trials)
         restart = _worker(path, pg_storage)
         assert restart.wait(timeout=120) == 0
@@ -201,3 +217,53 @@ def test_postgres_workers_share_a_grid_and_survive_a_killed_worker(synth_dir, tm
             optuna.delete_study(study_name=name, storage=pg_storage)
         except KeyError:
             pass
+
+
+def test_throwaway_postgres_serves_then_leaves_nothing_behind():
+    from sqlalchemy import create_engine, text
+
+    from pgserver import throwaway_postgres
+
+    with throwaway_postgres() as url:
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            assert conn.execute(text("select 1")).scalar() == 1
+        engine.dispose()
+    with pytest.raises(ConnectionRefusedError):  # the server is gone with the block
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def test_a_wandb_agent_trial_on_a_fresh_checkout_trains_its_teacher(synth_dir, tmp_path):
+    """The W&B engine has no objective of its own: its agent runs the sweep file's command. That
+    command, in a subprocess, with nothing trained yet, must find or train the teacher itself."""
+    path = _tiny_sweep(tmp_path, synth_dir, "agent", {"train.lr": {"values": [3e-3]}})
+    cmd = agent_command(load_sweep(path), {"train.lr": 3e-3})
+    runs = tmp_path / "runs"
+    assert not runs.exists()
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "PYTHONPATH": str(ROOT), "WANDB_SWEEP_ID": "sw1", "WANDB_RUN_ID": "run1"}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    teachers = list(runs.glob("teacher-*/model/config.json"))
+    assert len(teachers) == 1
+    summary = json.loads((runs / "legacy-run1" / "summary.json").read_text())
+    assert summary["teacher"] == str(teachers[0].parent)
+    assert summary["completed"] and summary["global_step"] == 6
+
+
+@pytest.mark.parametrize("url, cause", [
+    ("postgresql://ana:s3cr3t-pw@127.0.0.1:1/trident", "Connection refused"),
+    ("sqlte:///study.db", "sqlte"),
+    ("sqlite:////no/such/folder/study.db", "unable to open database file"),
+])
+def test_an_unusable_storage_url_is_one_line_naming_it_without_its_password(url, cause, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "trident", "sweep", str(ROOT / "sweeps" / "beta.yaml"), "--storage", url],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("trident: error: cannot open the study storage ") and cause in lines[0]
+    assert "s3cr3t-pw" not in proc.stderr + proc.stdout
+    assert url.replace("s3cr3t-pw", "***") in lines[0]

@@ -290,6 +290,7 @@ def test_array_reverse_values():
 
 
 def test_map_lookup_null_only_for_missing_keys():
+    checked = {"null": 0, "not null": 0}
     for case, env in _cases("map_lookup", 200):
         text = "\n".join(case.body)
         stored = set(re.findall(r'\.(?:put|register|add|save)\("([^"]+)"', text))
@@ -298,10 +299,15 @@ def test_map_lookup_null_only_for_missing_keys():
             name, args = assert_call(a)
             if name.endswith(("assertNull", "isNull", "assertNotNull", "isNotNull")):
                 key = java_string(call_args(resolve(args[0], env))[-1])
-                assert (key in stored) == name.endswith(("assertNotNull", "isNotNull")), case
+                present = name.endswith(("assertNotNull", "isNotNull"))
+                assert (key in stored) == present, case
+                checked["not null" if present else "null"] += 1
+    # both outcomes must really be generated, or the loop above proves nothing
+    assert min(checked.values()) > 20, checked
 
 
 def test_validation_throws_on_bad_input():
+    checked = 0
     for case, _ in _cases("validation", 200):
         for a in case.assertions:
             name, args = assert_call(a)
@@ -312,3 +318,5 @@ def test_validation_throws_on_bad_input():
             implicit = {"NumberFormatException": "Integer.parseInt", "NullPointerException": "requireNonNull"}
             assert f"new {exc}(" in case.focal_method or implicit.get(exc, "@") in case.focal_method, a
             assert args[1].startswith("() -> ")
+            checked += 1
+    assert checked > 20  # the generator must really emit assertThrows for this shape

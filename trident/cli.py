@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -39,9 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=0, help="seed; the same seed gives the same corpus (default: 0)")
 
     for name, text in (("teacher", "fine-tune the teacher with cross-entropy (reused when already trained)"),
-                       ("train", "distil the student from the fine-tuned teacher with the configured loss")):
+                       ("train", "distil the student from the fine-tuned teacher with the configured loss "
+                                 "(trains that teacher first when there is none yet)")):
         sp = sub.add_parser(name, help=text, description=text, formatter_class=fmt, epilog=_config_epilog())
         sp.add_argument("--config", help="YAML run config; --KEY=VALUE overrides follow")
+        if name == "train":
+            sp.add_argument("--overwrite", action="store_true",
+                            help="replace a finished run of the same name (its files are removed first)")
 
     ev = sub.add_parser("evaluate", formatter_class=fmt, help="generate on a split and score the predictions",
                         description="Generate for every record of a split (batched; greedy, or beam search with "
@@ -120,10 +125,20 @@ def _cmd_teacher(args, extra) -> int:
     return 0
 
 
+def agent_run_name(cfg) -> None:
+    """Under a W&B sweep agent every run is the sweep file's command, so has the same --name: give
+    each run its own directory, `<name>-<W&B run id>` (the agent sets WANDB_SWEEP_ID and WANDB_RUN_ID)."""
+    run_id = os.environ.get("WANDB_RUN_ID")
+    if os.environ.get("WANDB_SWEEP_ID") and run_id and not cfg.tracking.sweep:
+        cfg.name = f"{cfg.name}-{run_id}"
+
+
 def _cmd_train(args, extra) -> int:
     from trident.distill import distill
 
-    summary = distill(_load(args, extra))
+    cfg = _load(args, extra)
+    agent_run_name(cfg)
+    summary = distill(cfg, overwrite=args.overwrite)
     print(json.dumps({"run": summary["run_dir"], "val_metrics": summary["val_metrics"]}, indent=2))
     return 0
 
@@ -131,6 +146,7 @@ def _cmd_train(args, extra) -> int:
 def _cmd_evaluate(args, extra) -> int:
     import pandas as pd
 
+    from trident import metrics
     from trident.config import load_config
     from trident.evaluate import evaluate_model, evaluate_run
 
@@ -143,7 +159,7 @@ def _cmd_evaluate(args, extra) -> int:
         teacher = Path(json.loads(summary_path.read_text())["teacher"])
         cfg = load_config(run_dir / "config.yaml", extra)
         rows = {"teacher": evaluate_model(teacher, cfg, args.split, run_dir / "eval" / f"{args.split}-teacher"), **rows}
-    keys = ["exact_match", "precision", "recall", "f1", "pans", "ast_validity", "bleu"]
+    keys = list(metrics.METRIC_KEYS)
     table = pd.DataFrame({name: {k: m[k] for k in keys} for name, m in rows.items()}).T
     print(f"\n{args.split} split ({next(iter(rows.values()))['records']} records):")
     print(table.to_string(float_format=lambda v: f"{v:.4f}"))
@@ -171,8 +187,9 @@ def _cmd_sweep(args, extra) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from trident.data.records import BadRecord
+    from trident.data.records import DataError
     from trident.models import VocabularyMismatch
+    from trident.runs import RunDirError
     from trident.sweeps.spec import SweepError
     from trident.trainer import NonFiniteTraining
 
@@ -191,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         handler = {"teacher": _cmd_teacher, "train": _cmd_train, "evaluate": _cmd_evaluate}[args.command]
         return handler(args, extra)
-    except (ConfigError, BadRecord, FileNotFoundError, VocabularyMismatch, SweepError) as exc:
+    except (ConfigError, DataError, FileNotFoundError, VocabularyMismatch, SweepError, RunDirError) as exc:
         print(f"trident: error: {exc}", file=sys.stderr)
         return 2
     except NonFiniteTraining as exc:

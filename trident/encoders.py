@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 import torch
+from safetensors.torch import load_file, save_file
 
 MINILM_NAMES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", "minilm"}
 
@@ -59,17 +60,17 @@ def cached_embeddings(ids: Sequence[str], texts: Sequence[str], name: str, cache
     """Embeddings of `texts`, computed once per (encoder, dataset) and kept on disk.
 
     The file is keyed by a hash of the encoder name and every (id, text) pair, so a changed
-    record or encoder never reuses stale vectors.
+    record or encoder never reuses stale vectors. It is a safetensors file (`embeddings`).
     """
     h = hashlib.sha256(name.encode())
     for i, t in zip(ids, texts):
         h.update(f"{i}\x00{t}\x01".encode())
-    path = Path(cache_dir) / f"{h.hexdigest()[:20]}.pt"
-    if path.exists():
-        return torch.load(path)
-    vectors = embed(texts, name, "cpu").cpu()
+    path = Path(cache_dir) / f"{h.hexdigest()[:20]}.safetensors"
+    if path.exists():  # safetensors holds tensors only: loading a cache file cannot run code (a pickle could)
+        return load_file(path)["embeddings"]
+    vectors = embed(texts, name, "cpu").cpu().contiguous()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    torch.save(vectors, tmp)
+    save_file({"embeddings": vectors}, tmp)
     os.replace(tmp, path)
     return vectors

@@ -1,22 +1,29 @@
 """Train one model with TridentTrainer and save it: shared by the teacher and distillation stages."""
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
-from transformers.trainer_utils import get_last_checkpoint
-
 import torch
+from transformers import TrainerCallback
+from transformers.trainer_callback import ExportableState
 
-from trident.data.encoding import encode_records, target_text
+from trident.data.encoding import Truncation, encode_records, target_text
 from trident.io import atomic_write_jsonl
 from trident.losses import COMPONENTS, MultiComponentLoss
-from trident.runs import Data, library_versions, write_summary
+from trident.runs import Data, Timer, library_versions, report_truncation, write_summary
 from trident.tracking import MetricsFileCallback, configure_wandb, console_callbacks, tensorboard_callback
 from trident.trainer import EncodedDataset, TridentTrainer, collator, metrics_fn, set_generation, training_arguments
 
 
-def _dataset(cfg, records, tokenizer, critical: bool) -> EncodedDataset:
-    features = encode_records(records, tokenizer, cfg.data.max_source_len, cfg.data.max_target_len, critical=critical)
+def _dataset(cfg, records, tokenizer, critical: bool, split: str, truncation: dict) -> EncodedDataset:
+    """Encode a split; what it cut is printed and kept in `truncation[split]` for the summary."""
+    cut = Truncation()
+    features = encode_records(records, tokenizer, cfg.data.max_source_len, cfg.data.max_target_len,
+                              critical=critical, truncation=cut)
+    generated = split == "val"  # validation passes generate with eval.max_new_tokens
+    truncation[split] = report_truncation(cfg, split, cut.counts(cfg.eval.max_new_tokens if generated else None))
     return EncodedDataset(features, [r.id for r in records], [target_text(r) for r in records])
 
 
@@ -36,6 +43,85 @@ def _attach_loss_state(cfg, loss_fn: MultiComponentLoss, model, datasets) -> Non
         model.trident_projection = torch.nn.Linear(model.config.d_model, dim)
 
 
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+
+
+def _checkpoint_step(path: Path) -> int:
+    return int(path.name.rsplit("-", 1)[1])
+
+
+def checkpoint_problem(path: Path) -> str | None:
+    """Why a Trainer checkpoint cannot be resumed from, or None when it is complete.
+
+    The Trainer writes trainer_state.json last (after the weights, optimizer, scheduler and RNG
+    states), with a plain write: a checkpoint whose state file parses and names its own step was
+    saved to the end. A kill mid-save leaves the folder without it, or with it cut short.
+    """
+    state_file = path / "trainer_state.json"
+    if not state_file.exists():
+        return "it has no trainer_state.json (its save was interrupted)"
+    try:
+        state = json.loads(state_file.read_text())
+    except (OSError, ValueError):
+        return "its trainer_state.json is cut short (its save was interrupted)"
+    if state.get("global_step") != _checkpoint_step(path):
+        return f"its trainer_state.json is for step {state.get('global_step')}"
+    if not any((path / name).exists() for name in WEIGHT_FILES):
+        return "it holds no model weights"
+    return None
+
+
+def resume_checkpoint(output_dir: Path) -> Path | None:
+    """The newest complete checkpoint in `output_dir`. Newer incomplete ones are named and
+    removed: they can never be resumed from, and the Trainer would count them among the kept."""
+    found = [p for p in output_dir.glob("checkpoint-*") if p.is_dir() and p.name.rsplit("-", 1)[1].isdigit()]
+    for path in sorted(found, key=_checkpoint_step, reverse=True):
+        problem = checkpoint_problem(path)
+        if problem is None:
+            return path
+        print(f"[trident] passing over {path}: {problem}; removing it")
+        shutil.rmtree(path)
+    return None
+
+
+class WallClock(TrainerCallback, ExportableState):
+    """Wall time of the whole run across resumes, saved in every checkpoint's trainer_state.json
+    (`stateful_callbacks.WallClock.attributes.elapsed_s`): the time before the resumed-from
+    checkpoint plus this process's run so far. Work done after that checkpoint by a killed
+    process is redone, and counted once, in the resumed part."""
+
+    def __init__(self, timer: Timer, before_resume_s: float = 0.0):
+        self.timer, self.before_resume_s = timer, before_resume_s
+
+    def elapsed(self) -> float:
+        return self.before_resume_s + self.timer.elapsed()
+
+    def state(self) -> dict:
+        return {"args": {}, "attributes": {"elapsed_s": self.elapsed()}}
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        # A checkpoint from before this callback existed has no slot for it; the Trainer's save expects one.
+        state.stateful_callbacks.setdefault(type(self).__name__, self.state())
+
+
+def recorded_wall_time(checkpoint: Path) -> float | None:
+    """The run's wall time when `checkpoint` was saved, as WallClock recorded it (None if it did not)."""
+    state = json.loads((checkpoint / "trainer_state.json").read_text())
+    return ((state.get("stateful_callbacks") or {}).get(WallClock.__name__) or {}).get("attributes", {}).get("elapsed_s")
+
+
+def _resume_point(tcfg, output_dir: Path) -> tuple[Path | None, float]:
+    """(checkpoint to resume from, wall seconds the run had spent when it was saved)."""
+    checkpoint = resume_checkpoint(output_dir) if tcfg.resume and output_dir.exists() else None
+    if checkpoint is None:
+        return None, 0.0
+    print(f"[trident] resuming from {checkpoint}")
+    before = recorded_wall_time(checkpoint)
+    if before is None:
+        print(f"[trident] {checkpoint} records no wall time: summary.json's wall_time_s covers the resumed part only")
+    return checkpoint, before or 0.0
+
+
 def _finish_wandb(report_to) -> str | None:
     if "wandb" not in report_to:
         return None
@@ -48,16 +134,24 @@ def _finish_wandb(report_to) -> str | None:
 
 
 def fit(cfg, tcfg, run_dir: Path, model, tokenizer, data: Data, loss_cfg, teacher=None,
-        callbacks=(), extra_summary: dict | None = None) -> dict:
+        callbacks=(), extra_summary: dict | None = None, timer: Timer | None = None) -> dict:
+    """Train, save the model and write summary.json. `timer` (started with the run; by default
+    here) gives the wall time; a resumed run adds the time before the checkpoint it starts from:
+    that sum is the summary's wall_time_s."""
+    timer = timer or Timer.started()
     loss_fn = MultiComponentLoss(loss_cfg)
     critical = loss_cfg.token_weight != 1.0
-    train_ds, val_ds = _dataset(cfg, data.train, tokenizer, critical), _dataset(cfg, data.val, tokenizer, critical)
+    truncation: dict[str, dict[str, int]] = {}
+    train_ds = _dataset(cfg, data.train, tokenizer, critical, "train", truncation)
+    val_ds = _dataset(cfg, data.val, tokenizer, critical, "val", truncation)
     _attach_loss_state(cfg, loss_fn, model, (train_ds, val_ds))
     set_generation(model, cfg.eval)
 
     report_to = configure_wandb(cfg, run_dir)
     scaled = tuple(n for n in loss_fn.names if COMPONENTS[n].scale is not None)
-    cbs = [MetricsFileCallback(run_dir, loss_fn.names, scaled), *callbacks]
+    resume, before_resume_s = _resume_point(tcfg, run_dir / "checkpoints")
+    clock = WallClock(timer, before_resume_s)
+    cbs = [MetricsFileCallback(run_dir, loss_fn.names, scaled), clock, *callbacks]
     if cfg.tracking.tensorboard:
         cbs.append(tensorboard_callback(run_dir))
     compute_metrics = metrics_fn(tokenizer, [r.assertions for r in data.val])
@@ -72,11 +166,8 @@ def fit(cfg, tcfg, run_dir: Path, model, tokenizer, data: Data, loss_cfg, teache
         trainer.remove_callback(cb)
     trainer.add_callback(own_console)
 
-    resume = get_last_checkpoint(trainer.args.output_dir) if tcfg.resume and Path(trainer.args.output_dir).exists() else None
-    if resume:
-        print(f"[trident] resuming from {resume}")
     try:
-        out = trainer.train(resume_from_checkpoint=resume)
+        out = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     except BaseException:
         _finish_wandb(report_to)  # a pruned or failed run must not leave its W&B run open for the next
         raise
@@ -107,6 +198,7 @@ def fit(cfg, tcfg, run_dir: Path, model, tokenizer, data: Data, loss_cfg, teache
         "train_records": len(data.train),
         "val_records": len(data.val),
         "bad_records": data.bad_counts,
+        "truncation": truncation,  # per split: records cut to fit the length limits
         "nonfinite_skipped": trainer.nonfinite_total,
         "wandb_run_id": wandb_id,
         "sweep": cfg.tracking.sweep or None,
@@ -114,6 +206,8 @@ def fit(cfg, tcfg, run_dir: Path, model, tokenizer, data: Data, loss_cfg, teache
         "semantic_auto_beta": loss_fn.auto_beta,
         "versions": library_versions(),
         **(extra_summary or {}),
+        "wall_time_before_resume_s": before_resume_s,
+        "wall_time_s": clock.elapsed(),
     }
     write_summary(run_dir, summary)
     return summary

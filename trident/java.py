@@ -4,6 +4,7 @@ Everything here works on source text; nothing imports torch, so metrics stay che
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -82,13 +83,18 @@ def tokenize(code: str) -> list[str]:
     return [t.text for t in tokenize_with_kinds(code)]
 
 
-def canonical_assertion(line: str) -> str:
-    """One assertion line in canonical form: its Java tokens joined by one space,
-    with an `Assert.` / `Assertions.` qualifier on the assert call dropped."""
+def canonical_tokens(line: str) -> list[str]:
+    """The Java tokens of one assertion line, with an `Assert.` / `Assertions.` qualifier on the
+    assert call dropped. A string, character or text-block literal is one token, spaces and all."""
     toks = tokenize(line.strip())
     if len(toks) >= 3 and toks[0] in _ASSERT_QUALIFIERS and toks[1] == ".":
         toks = toks[2:]
-    return " ".join(toks)
+    return toks
+
+
+def canonical_assertion(line: str) -> str:
+    """One assertion line in canonical form: its canonical tokens joined by one space."""
+    return " ".join(canonical_tokens(line))
 
 
 def is_valid_statement(line: str) -> bool:
@@ -97,6 +103,59 @@ def is_valid_statement(line: str) -> bool:
         return False
     tree = parse(_METHOD_PREFIX + line.encode("utf-8") + _METHOD_SUFFIX)
     return not has_errors(tree.root_node)
+
+
+# A call is an assertion when it is named like JUnit's/TestNG's/Hamcrest's/AssertJ's/Truth's
+# entry points: assertX(...) (assertEquals, assertThat, assertWithMessage, ...) or fail(...).
+_ASSERT_CALL = re.compile(r"assert[A-Z]\w*|fail")
+
+
+def _is_assertion_call(node: ts.Node) -> bool:
+    """`node` is a method_invocation chain whose outermost or innermost call is an assertion:
+    `assertEquals(a, b)`, `Assert.fail()`, `assertThat(x).isEqualTo(y)`, `assertWithMessage(m).that(x).isTrue()`."""
+    if node.type != "method_invocation":
+        return False
+    names = []
+    call: ts.Node | None = node
+    while call is not None and call.type == "method_invocation":
+        name = call.child_by_field_name("name")
+        names.append(name.text.decode("utf-8", "replace") if name is not None else "")
+        call = call.child_by_field_name("object")
+    return any(_ASSERT_CALL.fullmatch(n) for n in (names[0], names[-1]))
+
+
+def _is_assertion_statement(node: ts.Node) -> bool:
+    # Java's own `assert cond;` counts: it states a check as an assertion does (it runs with -ea).
+    if node.type == "assert_statement":
+        return True
+    return node.type == "expression_statement" and node.named_child_count == 1 and _is_assertion_call(node.named_children[0])
+
+
+def _method_body(tree: ts.Tree) -> ts.Node | None:
+    """The body block of the wrapper method `__m` the snippet was parsed in."""
+    cls = tree.root_node.named_children[0] if tree.root_node.named_child_count else None
+    body = cls.child_by_field_name("body") if cls is not None else None
+    for member in (body.named_children if body is not None else []):
+        if member.type == "method_declaration":
+            return member.child_by_field_name("body")
+    return None
+
+
+def is_assertion_statement(line: str) -> bool:
+    """True when `line` parses cleanly inside a method body and holds one or more statements,
+    each of them an assertion: an expression statement calling an assertion (see
+    `_is_assertion_call`) or Java's `assert` statement. Comments are passed over; `;`, `{}`,
+    `return;`, declarations and calls of other methods are not assertions."""
+    if not line.strip():
+        return False
+    tree = parse(_METHOD_PREFIX + line.encode("utf-8") + _METHOD_SUFFIX)
+    if has_errors(tree.root_node):
+        return False
+    body = _method_body(tree)
+    if body is None:
+        return False
+    statements = [n for n in body.named_children if n.type not in _COMMENTS]
+    return bool(statements) and all(_is_assertion_statement(n) for n in statements)
 
 
 def parses_as_method(code: str) -> bool:

@@ -3,7 +3,9 @@
 A prediction is the model's decoded text, one assertion per line; a reference is the
 list of target assertion strings. Lines are compared in canonical form
 (`java.canonical_assertion`), so whitespace and an `Assert.`/`Assertions.` qualifier
-never decide a match. Pure Python: no torch import.
+never decide a match. Each line is lexed once (`prepare`); PANS and BLEU read the same
+canonical Java tokens, in which a string literal is one token. `ast_validity` is syntactic;
+`assertion_validity` also asks every line to be an assertion. Pure Python: no torch import.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from functools import lru_cache
 
 from trident import java
 
-METRIC_KEYS = ("exact_match", "precision", "recall", "f1", "pans", "ast_validity", "bleu")
+METRIC_KEYS = ("exact_match", "precision", "recall", "f1", "pans", "ast_validity", "assertion_validity", "bleu")
 
 _PANS_MAX_N = 4
 _PANS_DECAY = 0.1
@@ -29,21 +31,38 @@ def canonical_lines(lines) -> list[str]:
     return [c for c in (java.canonical_assertion(line) for line in lines) if c]
 
 
+def _canonical_token_lines(lines) -> list[tuple[str, ...]]:
+    # The Java lexer runs once per line; every metric reads these tokens.
+    return [t for t in (tuple(java.canonical_tokens(line)) for line in lines) if t]
+
+
 @dataclass(frozen=True)
-class _Example:
-    pred_raw: list[str]  # kept for ast_validity, which must judge the text as written
-    pred: list[str]  # canonical lines
-    ref: list[str]
+class Example:
+    """One prediction and its reference, lexed once: the raw predicted lines (for the validity
+    metrics, which judge the text as written) and the canonical Java tokens of every line."""
+
+    pred_raw: list[str]
+    pred_tokens: list[tuple[str, ...]]  # canonical tokens of each predicted line
+    ref_tokens: list[tuple[str, ...]]
+
+    @property
+    def pred(self) -> list[str]:
+        """Canonical predicted lines (tokens joined by one space)."""
+        return [" ".join(t) for t in self.pred_tokens]
+
+    @property
+    def ref(self) -> list[str]:
+        return [" ".join(t) for t in self.ref_tokens]
 
 
-def _prepare(preds: list[str], refs: list[list[str]]) -> list[_Example]:
-    # Canonicalising parses every line with tree-sitter, so it is done once here.
+def prepare(preds: list[str], refs: list[list[str]]) -> list[Example]:
+    """Split and lex every prediction and reference once (tree-sitter parses each line)."""
     if len(preds) != len(refs):
         raise ValueError(f"{len(preds)} predictions but {len(refs)} references")
     out = []
     for pred, ref in zip(preds, refs):
         raw = split_lines(pred)
-        out.append(_Example(raw, canonical_lines(raw), canonical_lines(ref)))
+        out.append(Example(raw, _canonical_token_lines(raw), _canonical_token_lines(ref)))
     return out
 
 
@@ -51,25 +70,29 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def _tokens(lines: list[str]) -> list[str]:
-    # Canonical lines are tokens joined by one space. A string literal holding a space
-    # splits in two here; BLEU (tokenize="none") sees the same split, so they agree.
-    return [tok for line in lines for tok in line.split(" ")]
+def _tokens(lines: list[tuple[str, ...]]) -> list[str]:
+    # All lines' Java tokens in order; a string literal is one token however many spaces it holds.
+    return [tok for line in lines for tok in line]
 
 
 # ---- exact match, precision / recall / F1 -------------------------------------------
 
-def _exact_match(exs: list[_Example]) -> float:
+def _exact_match(exs: list[Example]) -> float:
     return _mean([float(ex.pred == ex.ref) for ex in exs])
 
 
-def _prf(exs: list[_Example]) -> tuple[float, float, float]:
+def line_counts(ex: Example) -> tuple[int, int, int]:
+    """(true positives, false positives, false negatives) of one example's canonical lines:
+    the per-example sums behind micro P/R/F1, for resampling (bootstrap intervals)."""
+    p, r = set(ex.pred), set(ex.ref)
+    return len(p & r), len(p - r), len(r - p)
+
+
+def _prf(exs: list[Example]) -> tuple[float, float, float]:
     tp = fp = fn = 0
     for ex in exs:
-        p, r = set(ex.pred), set(ex.ref)
-        tp += len(p & r)
-        fp += len(p - r)
-        fn += len(r - p)
+        a, b, c = line_counts(ex)
+        tp, fp, fn = tp + a, fp + b, fn + c
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -78,12 +101,12 @@ def _prf(exs: list[_Example]) -> tuple[float, float, float]:
 
 def exact_match(preds: list[str], refs: list[list[str]]) -> float:
     """Fraction of examples whose canonical lines equal the reference's, in order."""
-    return _exact_match(_prepare(preds, refs))
+    return _exact_match(prepare(preds, refs))
 
 
 def precision_recall_f1(preds: list[str], refs: list[list[str]]) -> tuple[float, float, float]:
     """Micro-averaged P/R/F1 over sets of canonical assertion lines."""
-    return _prf(_prepare(preds, refs))
+    return _prf(prepare(preds, refs))
 
 
 # ---- PANS ------------------------------------------------------------------------------
@@ -120,57 +143,96 @@ def pans_score(pred_tokens: list[str], ref_tokens: list[str]) -> float:
     return weighted / sum(orders)
 
 
-def _pans(exs: list[_Example]) -> float:
-    return _mean([pans_score(_tokens(ex.pred), _tokens(ex.ref)) for ex in exs])
+def example_pans(ex: Example) -> float:
+    """PANS of one example, on the canonical Java tokens of all its lines in order."""
+    return pans_score(_tokens(ex.pred_tokens), _tokens(ex.ref_tokens))
+
+
+def _pans(exs: list[Example]) -> float:
+    return _mean([example_pans(ex) for ex in exs])
 
 
 def pans(preds: list[str], refs: list[list[str]]) -> float:
-    """Mean PANS over examples, on the canonical tokens of all lines in order."""
-    return _pans(_prepare(preds, refs))
+    """Mean PANS over examples, on the canonical Java tokens of all lines in order."""
+    return _pans(prepare(preds, refs))
 
 
-# ---- AST validity ----------------------------------------------------------------------
+# ---- AST validity, assertion validity ---------------------------------------------------
 
 def _valid(raw_lines: list[str]) -> bool:
     return bool(raw_lines) and all(java.is_valid_statement(line) for line in raw_lines)
 
 
+def _assertions(raw_lines: list[str]) -> bool:
+    return bool(raw_lines) and all(java.is_assertion_statement(line) for line in raw_lines)
+
+
+def example_ast_valid(ex: Example) -> float:
+    return float(_valid(ex.pred_raw))
+
+
+def example_assertion_valid(ex: Example) -> float:
+    return float(_assertions(ex.pred_raw))
+
+
 def ast_validity(preds: list[str]) -> float:
-    """Fraction of predictions that are non-empty and whose every line parses cleanly."""
+    """Fraction of predictions that are non-empty and whose every line parses cleanly
+    (syntax only: `;` or `int x = 1;` count)."""
     return _mean([float(_valid(split_lines(p))) for p in preds])
+
+
+def assertion_validity(preds: list[str]) -> float:
+    """Fraction of predictions that are non-empty and whose every line parses cleanly and is
+    made of assertion statements only (`java.is_assertion_statement`)."""
+    return _mean([float(_assertions(split_lines(p))) for p in preds])
 
 
 # ---- BLEU ------------------------------------------------------------------------------
 
 @lru_cache(maxsize=1)
-def _bleu_metric():
+def bleu_metric():
     from sacrebleu.metrics import BLEU
 
-    # Text is already tokenised (canonical tokens joined by spaces). "exp" is sacrebleu's
-    # default (mteval NIST smoothing), named so a library default change cannot move scores.
+    # Text is already tokenised (see bleu_segments). "exp" is sacrebleu's default (mteval NIST
+    # smoothing), named so a library default change cannot move scores.
     return BLEU(tokenize="none", smooth_method="exp", force=True)
 
 
-def _bleu(exs: list[_Example]) -> float:
+def _bleu_token(tok: str) -> str:
+    # sacrebleu splits on whitespace, so whitespace inside a token (a string literal) is escaped,
+    # injectively: "%" and each whitespace character become %<hex>; — distinct tokens stay distinct.
+    if not any(c.isspace() or c == "%" for c in tok):
+        return tok
+    return "".join(f"%{ord(c):X};" if c.isspace() or c == "%" else c for c in tok)
+
+
+def bleu_segments(exs: list[Example]) -> tuple[list[str], list[list[str]]]:
+    """sacrebleu's (hypotheses, [references]) for the examples: the canonical Java tokens of all
+    lines, one whitespace-free string per token, joined by spaces; PANS sees the same tokens."""
+    hyps = [" ".join(_bleu_token(t) for t in _tokens(ex.pred_tokens)) for ex in exs]
+    refs = [[" ".join(_bleu_token(t) for t in _tokens(ex.ref_tokens)) for ex in exs]]
+    return hyps, refs
+
+
+def _bleu(exs: list[Example]) -> float:
     if not exs:  # sacrebleu has no defined score for an empty corpus
         return 0.0
-    hyps = [" ".join(ex.pred) for ex in exs]
     # An empty hypothesis is fine for sacrebleu: it adds 0 to the hypothesis length
     # (brevity penalty) and no n-grams.
-    refs = [[" ".join(ex.ref) for ex in exs]]
-    return _bleu_metric().corpus_score(hyps, refs).score / 100.0
+    hyps, refs = bleu_segments(exs)
+    return bleu_metric().corpus_score(hyps, refs).score / 100.0
 
 
 def bleu(preds: list[str], refs: list[list[str]]) -> float:
     """Corpus BLEU-4 (0-1) on canonical tokens, one reference per example."""
-    return _bleu(_prepare(preds, refs))
+    return _bleu(prepare(preds, refs))
 
 
 # ---- all -------------------------------------------------------------------------------
 
 def compute_all(preds: list[str], refs: list[list[str]]) -> dict[str, float]:
     """Every metric, canonicalising each example once."""
-    exs = _prepare(preds, refs)
+    exs = prepare(preds, refs)
     precision, recall, f1 = _prf(exs)
     return {
         "exact_match": _exact_match(exs),
@@ -178,6 +240,7 @@ def compute_all(preds: list[str], refs: list[list[str]]) -> dict[str, float]:
         "recall": recall,
         "f1": f1,
         "pans": _pans(exs),
-        "ast_validity": _mean([float(_valid(ex.pred_raw)) for ex in exs]),
+        "ast_validity": _mean([example_ast_valid(ex) for ex in exs]),
+        "assertion_validity": _mean([example_assertion_valid(ex) for ex in exs]),
         "bleu": _bleu(exs),
     }

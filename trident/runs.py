@@ -2,15 +2,23 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import platform
 import random
+import shutil
+import socket
+import sys
 import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 from trident.config import RunConfig, save_config
-from trident.data.records import Record, load_split, split_path
+from trident.data.records import DataError, Record, load_split, split_path
 from trident.io import atomic_write_json
 
 
@@ -38,7 +46,8 @@ def load_records(cfg: RunConfig, split: str, bad_counts: dict) -> list[Record]:
         bad_counts[split] = dict(counts)
         print(f"[trident] skipped bad records in {split}: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
     if not records:
-        raise ValueError(f"the {split} split in {cfg.data.dir} holds no usable record")
+        skipped = f" (skipped: {', '.join(f'{k}={v}' for k, v in sorted(counts.items()))})" if counts else ""
+        raise DataError(f"{split_path(cfg.data.dir, split)}: the {split} split holds no usable record{skipped}")
     return records
 
 
@@ -64,6 +73,50 @@ def prepare_data(cfg: RunConfig) -> Data:
     return Data(train, val, bad)
 
 
+# A cut above this share of a split's records is printed as a warning.
+TRUNCATION_WARN_SHARE = 0.01
+
+_CUT_WARNINGS = {  # count key -> (the limit that cut, what the cut costs)
+    "source_cut": ("data.max_source_len", "{share} of {split} sources exceed {limit}={value} tokens and are cut "
+                   "(the focal method first)"),
+    "placeholders_lost": ("data.max_source_len", "{share} of {split} masked tests lost a placeholder (their "
+                          "placeholder lines alone exceed {limit}={value} tokens): the model is asked to fill "
+                          "placeholders it cannot see"),
+    "target_cut": ("data.max_target_len", "{share} of {split} targets exceed {limit}={value} tokens: training sees "
+                   "them cut (evaluation scores the whole reference)"),
+    "targets_over_max_new_tokens": ("eval.max_new_tokens", "{share} of {split} references exceed {limit}={value} "
+                                    "tokens: generation stops before they can be written whole"),
+}
+
+
+def _limit(cfg: RunConfig, key: str) -> int:
+    section, name = key.split(".")
+    return getattr(getattr(cfg, section), name)
+
+
+def report_truncation(cfg: RunConfig, split: str, counts: dict[str, int]) -> dict[str, int]:
+    """Print what encoding `split` cut (counts from `encoding.Truncation.counts`), with a warning
+    on stderr for each kind of cut above TRUNCATION_WARN_SHARE of the records; returns `counts`
+    for the run's summary."""
+    n = counts["records"]
+
+    def share(k: str) -> str:
+        return f"{counts[k]} ({counts[k] / n:.1%})" if n else "0"
+
+    parts = [f"{share('source_cut')} sources > data.max_source_len={cfg.data.max_source_len} "
+             f"({counts['test_cut']} masked tests cut around their placeholders, "
+             f"{counts['placeholders_lost']} lost one)",
+             f"{share('target_cut')} targets > data.max_target_len={cfg.data.max_target_len}"]
+    if "targets_over_max_new_tokens" in counts:
+        parts.append(f"{share('targets_over_max_new_tokens')} references > eval.max_new_tokens={cfg.eval.max_new_tokens}")
+    print(f"[trident] {split}: {n} records; cut to fit: " + "; ".join(parts))
+    for key, (limit, text) in _CUT_WARNINGS.items():
+        if n and counts.get(key, 0) / n > TRUNCATION_WARN_SHARE:
+            message = text.format(share=f"{counts[key] / n:.1%}", split=split, limit=limit, value=_limit(cfg, limit))
+            print(f"[trident] warning: {message}; raise {limit}", file=sys.stderr)
+    return counts
+
+
 def data_fingerprint(cfg: RunConfig) -> str:
     h = hashlib.sha256()
     for split in ("train", "val"):
@@ -73,11 +126,120 @@ def data_fingerprint(cfg: RunConfig) -> str:
     return h.hexdigest()[:16]
 
 
-def start_run(cfg: RunConfig, run_dir: Path) -> None:
+LOCK_FILE = ".lock"  # the OS-level lock (flock through filelock), held for the whole run
+HOLDER_FILE = ".holder.json"  # who holds it (pid, host, since), for messages; removed on release
+
+
+class RunDirError(Exception):
+    """A run directory this run may not use (held by a live run, or holding a finished one)."""
+
+
+def _read_holder(run_dir: Path) -> dict | None:
+    try:
+        return json.loads((run_dir / HOLDER_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _holder_text(holder: dict | None) -> str:
+    if not holder:
+        return "another process (it has not recorded itself yet)"
+    return f"pid {holder.get('pid')} on host {holder.get('host')} (since {holder.get('since')})"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def _stale_note(run_dir: Path, holder: dict) -> str:
+    """What happened to a holder that left its record behind but no longer holds the OS lock."""
+    who = f"pid {holder.get('pid')} on host {holder.get('host')}"
+    if holder.get("host") == socket.gethostname() and isinstance(holder.get("pid"), int):
+        state = "is no longer running" if not _pid_alive(holder["pid"]) else "no longer holds its lock"
+    else:
+        state = "left it without releasing it (its lock is free, so that process is gone)"
+    return f"[trident] taking over {run_dir}: its lock was held by {who}, which {state}"
+
+
+@contextmanager
+def hold_run_dir(run_dir: Path) -> Iterator[None]:
+    """Hold `run_dir` for this process, or raise RunDirError naming the live holder.
+
+    The OS lock is the arbiter (the kernel drops it when its holder dies, even by SIGKILL); the
+    holder file only names the holder. A holder file left behind with the lock free is a dead
+    run's: it is taken over, and that is said.
+    """
+    from filelock import FileLock, Timeout
+
     run_dir.mkdir(parents=True, exist_ok=True)
-    # A summary from an earlier attempt must not vouch for this one until it finishes.
-    (run_dir / "summary.json").unlink(missing_ok=True)
-    save_config(cfg, run_dir / "config.yaml")
+    lock = FileLock(str(run_dir / LOCK_FILE))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise RunDirError(f"{run_dir} is in use by another run: {_holder_text(_read_holder(run_dir))}; "
+                          "wait for it to finish, or give this run another --name") from None
+    try:
+        stale = _read_holder(run_dir)
+        if stale is not None:
+            print(_stale_note(run_dir, stale))
+        atomic_write_json(run_dir / HOLDER_FILE, {"pid": os.getpid(), "host": socket.gethostname(),
+                                                  "since": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+        yield
+    finally:
+        (run_dir / HOLDER_FILE).unlink(missing_ok=True)
+        lock.release()
+
+
+def _clear_run_dir(run_dir: Path, why: str) -> None:
+    """Remove an earlier run's files, so nothing of it mixes into this one (the lock stays)."""
+    old = [p for p in run_dir.iterdir() if p.name not in (LOCK_FILE, HOLDER_FILE)]
+    if not old:
+        return
+    if not (run_dir / "config.yaml").exists():  # every run saves it first: this folder is not a run's
+        raise RunDirError(f"{run_dir} is not empty and holds no trident run (no config.yaml); "
+                          "give this run another --name or --runs_dir")
+    print(f"[trident] {why}: removing the earlier run's files in {run_dir}")
+    for path in old:
+        shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+
+
+def _checkpoints(run_dir: Path) -> list[str]:
+    return sorted(p.name for p in (run_dir / "checkpoints").glob("checkpoint-*"))
+
+
+def prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
+    """Make the (held) directory this run's: continue it, start it over, or refuse."""
+    if resume and overwrite:
+        raise RunDirError(f"{run_dir}: --overwrite starts the run over and --train.resume=true continues it; pass one")
+    if overwrite:
+        _clear_run_dir(run_dir, "starting the run over")
+    elif resume:
+        # A summary from an earlier attempt must not vouch for this one until it finishes.
+        (run_dir / "summary.json").unlink(missing_ok=True)
+    elif (run_dir / "summary.json").exists():
+        raise RunDirError(f"{run_dir} holds a finished run (summary.json): pass --overwrite to replace it, "
+                          "--train.resume=true to continue it, or give this run another --name")
+    elif _checkpoints(run_dir):
+        raise RunDirError(f"{run_dir} holds an unfinished run with checkpoints ({', '.join(_checkpoints(run_dir))}): "
+                          "pass --train.resume=true to continue it, or --overwrite to start it over")
+    else:
+        _clear_run_dir(run_dir, "an earlier attempt stopped before its first checkpoint")
+
+
+@contextmanager
+def start_run(cfg: RunConfig, run_dir: Path, resume: bool, overwrite: bool = False) -> Iterator[None]:
+    """Hold `run_dir` for the whole run (see hold_run_dir), make it this run's (see
+    prepare_run_dir) and save the config; the lock is released when the block ends."""
+    with hold_run_dir(run_dir):
+        prepare_run_dir(run_dir, resume, overwrite)
+        save_config(cfg, run_dir / "config.yaml")
+        yield
 
 
 def library_versions() -> dict[str, str]:
@@ -95,9 +257,17 @@ def write_summary(run_dir: Path, summary: dict) -> None:
 
 
 class Timer:
+    @classmethod
+    def started(cls) -> "Timer":
+        return cls().__enter__()
+
     def __enter__(self):
         self.t0 = time.perf_counter()
         return self
 
     def __exit__(self, *exc):
-        self.seconds = time.perf_counter() - self.t0
+        self.seconds = self.elapsed()
+
+    def elapsed(self) -> float:
+        """Seconds since the timer started (it may still be running)."""
+        return time.perf_counter() - self.t0

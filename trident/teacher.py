@@ -10,12 +10,13 @@ import copy
 import json
 from pathlib import Path
 
+from filelock import FileLock
 from transformers import set_seed
 
-from trident.config import ComponentConfig, ConfigError, LossConfig, RunConfig, content_hash, to_dict
+from trident.config import ComponentConfig, LossConfig, RunConfig, content_hash, to_dict
 from trident.fit import fit
 from trident.models import build_model, is_preset, load_tokenizer, train_tokenizer
-from trident.runs import Data, Timer, data_fingerprint, ensure_data, prepare_data, start_run, write_summary
+from trident.runs import Data, Timer, data_fingerprint, ensure_data, prepare_data, start_run
 
 CE_ONLY = LossConfig(components={"ce": ComponentConfig(1.0, 1.0)})
 
@@ -35,15 +36,20 @@ def teacher_dir(cfg: RunConfig) -> Path:
     return Path(cfg.runs_dir) / f"teacher-{teacher_key(cfg)}"
 
 
-def teacher_model_path(cfg: RunConfig) -> str:
-    """The fine-tuned teacher a distillation run uses: given explicitly, or the teacher stage's output."""
+def ensure_teacher(cfg: RunConfig) -> str:
+    """The fine-tuned teacher a distillation run uses: `model.teacher_checkpoint` when given,
+    otherwise the teacher stage's output for this config and data, trained first if missing.
+
+    Every `trident train` goes through here, whoever started it (a person, an Optuna trial, a
+    W&B agent), so a fresh checkout needs no separate teacher step. The lock beside the teacher's
+    folder makes concurrent runs on one machine wait for one training instead of racing."""
     if cfg.model.teacher_checkpoint:
         return cfg.model.teacher_checkpoint
-    path = teacher_dir(cfg) / "model"
-    if not (path / "config.json").exists():
-        raise ConfigError(f"no fine-tuned teacher at {path}: run `trident teacher --config <same config>` first, "
-                          "or set --model.teacher_checkpoint=<folder or hub name> to use one you already have")
-    return str(path)
+    out_dir = teacher_dir(cfg)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(out_dir) + ".lock"):
+        train_teacher(cfg)  # reuses a finished teacher
+    return str(out_dir / "model")
 
 
 def build_tokenizer(cfg: RunConfig, data: Data):
@@ -67,13 +73,13 @@ def train_teacher(cfg: RunConfig) -> dict:
         return json.loads((out_dir / "summary.json").read_text())
     run_cfg = copy.deepcopy(cfg)
     run_cfg.name = out_dir.name
-    start_run(run_cfg, out_dir)
-    with Timer() as timer:
+    # The folder is this teacher's alone (named by its content hash) and a finished one was reused
+    # above, so a leftover there is an interrupted attempt: start over unless resuming.
+    resume = cfg.teacher_train.resume
+    with start_run(run_cfg, out_dir, resume, overwrite=not resume), Timer() as timer:
         tokenizer = build_tokenizer(cfg, data)
         set_seed(cfg.seed)
         model = build_model(cfg.model.teacher, tokenizer, cfg.seed)
-        summary = fit(run_cfg, cfg.teacher_train, out_dir, model, tokenizer, data, CE_ONLY,
+        summary = fit(run_cfg, cfg.teacher_train, out_dir, model, tokenizer, data, CE_ONLY, timer=timer,
                       extra_summary={"role": "teacher", "model": cfg.model.teacher, "run_dir": str(out_dir)})
-    summary["wall_time_s"] = timer.seconds
-    write_summary(out_dir, summary)
     return summary

@@ -6,6 +6,7 @@ library's. The teacher runs in the same step, in eval mode and without gradients
 """
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -16,6 +17,8 @@ from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainer, Seq2SeqTraining
 
 from trident import metrics
 from trident.losses import LossInputs, MultiComponentLoss, StepContext
+from trident.losses.sequence import KINDS
+from trident.schedules import progress_at
 
 
 class EncodedDataset(torch.utils.data.Dataset):
@@ -122,6 +125,17 @@ def collator(tokenizer, model) -> Collator:
     return Collator(tokenizer, model)
 
 
+def grad_norm_cadence(every: int, seq_reward_every: int, has_sequence_terms: bool) -> int:
+    """Optimizer steps between gradient-norm logs: `every` rounded up to a multiple of
+    `seq_reward_every` when sequence terms are active. The sequence terms exist only on their own
+    steps; with both cadences independent (25 and 8) their norms coincided with the core terms'
+    only every lcm = 200 steps, which left the by-gradient β resting on step 0 of a sweep trial.
+    Rounding up keeps about the same number of extra backward passes."""
+    if every <= 0 or not has_sequence_terms:
+        return every
+    return math.ceil(every / seq_reward_every) * seq_reward_every
+
+
 class TridentTrainer(Seq2SeqTrainer):
     def __init__(self, *args, loss_fn: MultiComponentLoss, teacher=None, grad_norm_every: int = 0,
                  max_nonfinite_steps: int = 10, max_target_len: int = 64, **kwargs):
@@ -134,7 +148,8 @@ class TridentTrainer(Seq2SeqTrainer):
             teacher.eval().requires_grad_(False)
             teacher.to(self.args.device)
         self.needs = loss_fn.needs()
-        self.grad_norm_every = grad_norm_every
+        self.grad_norm_every = grad_norm_cadence(grad_norm_every, loss_fn.cfg.seq_reward_every,
+                                                 any(n in KINDS for n in loss_fn.names))
         self.max_nonfinite_steps = max_nonfinite_steps
         self.max_target_len = max_target_len
         # compute_loss returns a per-micro-batch mean, so the Trainer divides by the accumulation steps.
@@ -179,7 +194,7 @@ class TridentTrainer(Seq2SeqTrainer):
         if self.loss_fn.needs_teacher:
             with torch.no_grad():
                 teacher_logits = self.teacher(**model_inputs).logits
-        progress = self.state.global_step / max(1, self.state.max_steps)
+        progress = progress_at(self.state.global_step, self.state.max_steps)
         hidden = outputs.decoder_hidden_states[-1] if want_hidden else None
         ctx = self._context(model, model_inputs, idx, hidden)
         total, parts, terms = self.loss_fn(LossInputs(outputs.logits, labels, teacher_logits, critical, progress, ctx))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from trident.config import AUTO
 from trident.losses.balance import CORE, recommend_beta
 from trident.losses.registry import COMPONENTS, LossInputs, StepContext, check_components
 from trident.losses.sequence import KINDS
@@ -71,7 +72,7 @@ class MultiComponentLoss:
             return
         self._sums[name] = self._sums.get(name, 0.0) + abs(value)
         self._counts[name] = self._counts.get(name, 0) + 1
-        if (self.cfg.semantic_loss_scale == "auto" and self.auto_beta is None and name == "semantic"
+        if (self.cfg.semantic_loss_scale == AUTO and self.auto_beta is None and name == "semantic"
                 and self._counts[name] >= self.cfg.semantic_auto_warmup):
             core = [self._sums[n] / self._counts[n] for n in self.names if n in CORE and self._counts.get(n)]
             if core:

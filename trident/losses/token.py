@@ -66,11 +66,22 @@ def kl_per_token(target_logp: torch.Tensor, logp: torch.Tensor) -> torch.Tensor:
 
 
 def jsd_per_token(teacher_logp: torch.Tensor, student_logp: torch.Tensor, beta: float) -> torch.Tensor:
-    """β·KL(T‖M) + (1−β)·KL(S‖M) with M = β·T + (1−β)·S, the mixture taken in log space."""
-    if beta <= 0.0 or beta >= 1.0:  # the mixture collapses onto one side; the divergence is 0
-        return torch.zeros(teacher_logp.shape[:-1], device=teacher_logp.device)
+    """β·KL(T‖M) + (1−β)·KL(S‖M) with M = β·T + (1−β)·S, the mixture taken in log space.
+
+    β must lie strictly between 0 and 1. At either end M is one of the two distributions and
+    the divergence is identically 0 (no gradient, no distillation); near the ends it vanishes
+    like β·KL(T‖S) and (1−β)·KL(S‖T), so substituting those KLs at exactly 0 or 1 would be a
+    jump, not a limit. Use the `kl` component for KL(teacher‖student)."""
+    if not 0.0 < beta < 1.0:
+        raise ValueError(jsd_beta_error(beta))
     log_m = torch.logsumexp(torch.stack([teacher_logp + math.log(beta), student_logp + math.log1p(-beta)]), dim=0)
     return beta * kl_per_token(teacher_logp, log_m) + (1.0 - beta) * kl_per_token(student_logp, log_m)
+
+
+def jsd_beta_error(beta: float) -> str:
+    """The one message for a β outside (0, 1), shared by config validation and the loss."""
+    return (f"loss.jsd_beta must be strictly between 0 and 1, not {beta}: at 0 or 1 the JSD mixture equals "
+            "one side and the divergence is 0 (no distillation); for KL(teacher‖student) use the `kl` component")
 
 
 def _soft(logits: torch.Tensor, temperature: float) -> torch.Tensor:

@@ -15,6 +15,7 @@ marked failed after the grace period and re-queued with the same parameters
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import time
 import warnings
@@ -25,7 +26,8 @@ import optuna
 from optuna.trial import TrialState
 from transformers import TrainerCallback
 
-from trident.sweeps.spec import SweepSpec, agent_command, decode_value, encode_value, train_argv
+from trident.sweeps import distributions
+from trident.sweeps.spec import SweepError, SweepSpec, agent_command, decode_value, encode_value, train_argv
 
 STUDIES_DIR = Path("sweeps/studies")
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -37,16 +39,34 @@ def default_storage(spec: SweepSpec) -> str:
 
 
 def make_storage(url: str, heartbeat_interval: int, grace_period: int) -> optuna.storages.RDBStorage:
-    # Optuna ≥ 4.9 names the retry-on-stale-heartbeat hook differently; older releases take the first form.
-    if hasattr(optuna.storages, "RetryHeartbeatStaleTrialCallback"):
-        retry = {"heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)}
-    else:
-        retry = {"failed_trial_callback": optuna.storages.RetryFailedTrialCallback(max_retry=3)}
-    with warnings.catch_warnings():  # heartbeats are stable in practice, still flagged experimental
+    """The study's storage; a URL that cannot be opened is a SweepError naming it (password masked)."""
+    with warnings.catch_warnings():  # heartbeats and their retry are stable in practice, still flagged experimental
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.storages.RDBStorage(
-            url, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
-            engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else None, **retry)
+        # Optuna ≥ 4.9 names the retry-on-stale-heartbeat hook differently; older releases take the second form.
+        if hasattr(optuna.storages, "RetryHeartbeatStaleTrialCallback"):
+            retry = {"heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)}
+        else:
+            retry = {"failed_trial_callback": optuna.storages.RetryFailedTrialCallback(max_retry=3)}
+        try:
+            return optuna.storages.RDBStorage(
+                url, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
+                engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else None, **retry)
+        except Exception as exc:  # SQLAlchemy's, the driver's, or a missing driver module: all one story
+            raise SweepError(f"cannot open the study storage {masked_url(url)}: {storage_cause(exc)}") from None
+
+
+def masked_url(url: str) -> str:
+    """The URL with its password replaced by ***, whether or not SQLAlchemy can parse it."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+def storage_cause(exc: BaseException) -> str:
+    """The first line of the underlying error, without SQLAlchemy's statement dump and doc link."""
+    inner = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(inner).splitlines() if line.strip()]
+    text = lines[0] if lines else type(inner).__name__
+    text = re.sub(r"\s*\(Background on this error at: [^)]*\)", "", text)
+    return f"{type(inner).__name__}: {text}"
 
 
 def make_sampler(spec: SweepSpec, seed: int | None) -> optuna.samplers.BaseSampler:
@@ -76,21 +96,16 @@ def point_values(p: dict) -> list:
 
 
 def suggest(trial: optuna.Trial, spec: SweepSpec) -> dict[str, Any]:
-    """The trial's parameter values, in the sweep file's order, decoded back to their YAML form."""
+    """The trial's parameter values, in the sweep file's order, decoded back to their YAML form,
+    with W&B's meaning for every kind (trident/sweeps/distributions.py); recorded as the trial's
+    `values` (for kinds drawn by quantile the Optuna parameter is the quantile, not the value)."""
     out = {}
     for name, p in spec.parameters.items():
-        if "values" in p or "value" in p:
+        if "value" in p or ("values" in p and (spec.method == "grid" or "probabilities" not in p)):
             out[name] = decode_value(trial.suggest_categorical(name, [encode_value(v) for v in point_values(p)]))
-            continue
-        dist, lo, hi = p["distribution"], p["min"], p["max"]
-        if dist == "int_uniform":
-            out[name] = trial.suggest_int(name, int(lo), int(hi))
-        elif dist in ("log_uniform_values", "log_uniform"):
-            out[name] = trial.suggest_float(name, float(lo), float(hi), log=True)
-        elif dist == "q_uniform":
-            out[name] = trial.suggest_float(name, float(lo), float(hi), step=float(p.get("q", 1)))
         else:
-            out[name] = trial.suggest_float(name, float(lo), float(hi))
+            out[name] = distributions.draw(trial, name, p)
+    trial.set_user_attr("values", {k: encode_value(v) for k, v in out.items()})
     return out
 
 
@@ -137,11 +152,20 @@ def metric_key(spec: SweepSpec) -> str:
     return spec.metric.split("/")[-1].removeprefix("eval_")
 
 
+def run_name(spec: SweepSpec, study: optuna.Study, trial: optuna.Trial) -> str:
+    """`<sweep>-t<NNN>`. A trial re-queued because its worker died (the retry callback records the
+    first trial as `failed_trial`) runs in that trial's directory: the dead worker's lock there is
+    stale and is taken over, and the run starts over in it, so a grid point keeps one directory."""
+    frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == trial.number)
+    origin = frozen.system_attrs.get("failed_trial")
+    return f"{spec.name}-t{trial.number if origin is None else origin:03d}"
+
+
 def objective_for(spec: SweepSpec, study: optuna.Study):
     from trident.cli import split_config_args
     from trident.config import load_config
     from trident.distill import distill
-    from trident.teacher import teacher_dir, train_teacher
+    from trident.runs import RunDirError
 
     def objective(trial: optuna.Trial) -> float:
         params = suggest(trial, spec)
@@ -155,22 +179,31 @@ def objective_for(spec: SweepSpec, study: optuna.Study):
         trial.set_user_attr("command", shlex.join(agent_command(spec, params)))
         config_path, overrides = split_config_args(argv)
         cfg = load_config(config_path, overrides)
-        cfg.name = f"{spec.name}-t{trial.number:03d}"
+        cfg.name = run_name(spec, study, trial)
         cfg.tracking.wandb_group = cfg.tracking.wandb_group or spec.name
         cfg.tracking.sweep = spec.name
         cfg.tracking.trial = trial.number
         trial.set_user_attr("run_dir", str(cfg.run_dir))
-        from filelock import FileLock
-
-        tdir = teacher_dir(cfg)
-        tdir.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(tdir) + ".lock"):  # workers on one machine train a shared teacher once
-            train_teacher(cfg)
-        t0 = time.perf_counter()
-        summary = distill(cfg, callbacks=[ReportToTrial(trial, metric_key(spec))])
-        for k in ("f1", "pans", "ast_validity", "exact_match", "bleu"):
+        try:  # the study owns its trials' directories: one left by an earlier study of this name is replaced
+            summary = distill(cfg, callbacks=[ReportToTrial(trial, metric_key(spec))], overwrite=True)
+        except RunDirError:
+            own = f"{spec.name}-t{trial.number:03d}"
+            if cfg.name == own:
+                raise
+            # The retried trial's worker still runs (only its heartbeats stopped): leave it its directory.
+            cfg.name = own
+            trial.set_user_attr("run_dir", str(cfg.run_dir))
+            summary = distill(cfg, callbacks=[ReportToTrial(trial, metric_key(spec))], overwrite=True)
+        if spec.method == "grid":
+            # Checked again at the end: a lower-numbered trial that drew the same point may not have
+            # written its parameters yet when this one started, and then both ran. The lower keeps it.
+            first = duplicate_of(study, trial)
+            if first is not None:
+                trial.set_user_attr("duplicate_of", first)
+                raise optuna.TrialPruned(f"grid point also run by trial {first}, which keeps it")
+        for k in ("f1", "pans", "ast_validity", "assertion_validity", "exact_match", "bleu"):
             trial.set_user_attr(k, summary["val_metrics"].get(k))
-        trial.set_user_attr("wall_time_s", time.perf_counter() - t0)
+        trial.set_user_attr("wall_time_s", summary["wall_time_s"])  # the run's own time, not its teacher's
         return float(summary["val_metrics"][metric_key(spec)])
 
     return objective

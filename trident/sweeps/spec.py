@@ -10,12 +10,15 @@ helpers, so the command an Optuna trial runs is the command a W&B agent would ru
 from __future__ import annotations
 
 import itertools
+import warnings
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from trident.sweeps import distributions
 
 
 class SweepError(ValueError):
@@ -51,7 +54,9 @@ class SweepSpec:
 def schema_violations(raw: dict) -> list[str]:
     """W&B's own sweep-config checks (the `sweeps` package that `wandb sweep` uses), where installed."""
     try:
-        import sweeps
+        with warnings.catch_warnings():  # its pydantic-v1 style config warns on every import: not the user's concern
+            warnings.filterwarnings("ignore", category=UserWarning, module="pydantic")
+            import sweeps
     except ImportError:
         return []
     return list(sweeps.schema_violations_from_proposed_config(raw))
@@ -61,7 +66,14 @@ def load_sweep(path: str | Path) -> SweepSpec:
     path = Path(path)
     if not path.exists():
         raise SweepError(f"sweep file {path} does not exist")
-    raw = yaml.safe_load(path.read_text()) or {}
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise SweepError(f"{where}: invalid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    except (UnicodeDecodeError, IsADirectoryError) as exc:
+        raise SweepError(f"{path}: not a readable sweep file ({exc})") from None
     if not isinstance(raw, dict):
         raise SweepError(f"{path}: a sweep file is a mapping")
     problems = schema_violations(raw)
@@ -75,10 +87,15 @@ def load_sweep(path: str | Path) -> SweepSpec:
     if not params:
         problems.append("parameters is empty")
     for name, p in params.items():
-        if not isinstance(p, dict) or not ({"value", "values", "distribution"} & set(p)):
-            problems.append(f"parameter {name}: give value, values, or distribution with min/max")
+        if not isinstance(p, dict):
+            problems.append(f"parameter {name}: give value, values, or a distribution with its bounds")
         elif method == "grid" and "values" not in p and "value" not in p:
             problems.append(f"parameter {name}: a grid needs values")
+        else:
+            try:
+                distributions.check(name, p)
+            except ValueError as exc:
+                problems.append(str(exc))
     command = raw.get("command")
     if not command or "${args}" not in command:
         problems.append("command must pass the parameters with ${args}")

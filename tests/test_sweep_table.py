@@ -1,0 +1,84 @@
+"""The trials table: F1 with paired bootstrap intervals, and whether the best point is separated."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import optuna
+import pytest
+
+from trident import metrics
+from trident.sweeps.intervals import bootstrap_f1, micro_f1, read_counts
+from trident.sweeps.report import summary_text
+from trident.sweeps.spec import load_sweep
+
+N = 200
+REF = "assertEquals({i}, f({i}));"
+
+
+def _predictions(run_dir, right: set[int]):
+    """N examples with one reference line each; the prediction is that line where i is in `right`,
+    a wrong line (one false positive, one false negative) elsewhere."""
+    path = run_dir / "eval" / "val" / "predictions.jsonl"
+    path.parent.mkdir(parents=True)
+    rows = [{"id": f"val:{i}", "prediction": REF.format(i=i) if i in right else f"assertNull(g({i}));",
+             "references": [REF.format(i=i)]} for i in range(N)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_micro_f1_by_hand():
+    # tp=3, fp=1, fn=2: P=3/4, R=3/5, F1=2·(9/20)/(27/20)=2/3; nothing at all: 0
+    assert micro_f1(np.array([3.0, 0.0]), np.array([1.0, 0.0]), np.array([2.0, 0.0])) == pytest.approx([2 / 3, 0.0])
+
+
+def test_the_interval_is_around_the_runs_own_f1(tmp_path):
+    path = _predictions(tmp_path / "a", set(range(0, N, 3)))
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    expected = metrics.precision_recall_f1([r["prediction"] for r in rows], [r["references"] for r in rows])[2]
+    # 67 right of 200, each wrong one adds one fp and one fn: F1 = 2·67 / (2·67 + 133 + 133) = 0.335
+    assert expected == pytest.approx(134 / 400)
+    intervals, draws, order = bootstrap_f1({0: read_counts(path)})
+    iv = intervals[0]
+    assert iv.value == pytest.approx(expected)
+    assert iv.lo < iv.value < iv.hi
+    # binomial scale: sd of a proportion near 1/3 on 200 examples is about 0.033, so a 95% interval ~ ±0.065
+    assert 0.09 < iv.hi - iv.lo < 0.18
+    assert order == [0] and draws.shape == (1, 2000)
+
+
+def _study(tmp_path, right_sets: list[set[int]]):
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text("name: s\nprogram: trident\nmethod: grid\nmetric: {name: eval/f1, goal: maximize}\n"
+                     "parameters: {train.lr: {values: [1, 2, 3]}}\n"
+                     "command: ['${env}', '${interpreter}', '-m', 'trident', 'train', '${args}']\n")
+    study = optuna.create_study(direction="maximize", study_name="s")
+    dist = optuna.distributions.CategoricalDistribution([1, 2, 3])
+    for k, right in enumerate(right_sets):
+        run_dir = tmp_path / f"t{k}"
+        _predictions(run_dir, right)
+        f1 = 2 * len(right) / (2 * len(right) + 2 * (N - len(right)))
+        study.add_trial(optuna.trial.create_trial(params={"train.lr": k + 1}, distributions={"train.lr": dist},
+                                                  value=f1, user_attrs={"run_dir": str(run_dir), "f1": f1}))
+    return load_sweep(sweep), study
+
+
+def test_a_lead_of_one_example_is_reported_as_not_separated(tmp_path):
+    spec, study = _study(tmp_path, [set(range(100)), set(range(101)), set(range(99))])
+    text = summary_text(spec, study)
+    assert "best: trial 1" in text
+    assert "not separated" in text and "trial 0 [" in text and "trial 2 [" in text
+    assert "f1 95% CI" in text and text.count("[0.") >= 3  # an interval on every row
+
+
+def test_a_clear_lead_is_reported_as_separated(tmp_path):
+    spec, study = _study(tmp_path, [set(range(50)), set(range(150)), set(range(60))])
+    text = summary_text(spec, study)
+    assert "best: trial 1" in text
+    assert "trial 1 is separated from every other trial" in text and "not separated" not in text
+
+
+def test_ties_go_to_the_lowest_trial_number(tmp_path):
+    spec, study = _study(tmp_path, [set(range(80)), set(range(100)), set(range(100))])
+    text = summary_text(spec, study)
+    assert "best: trial 1" in text and "not separated" in text and "trial 2 [+0.0000, +0.0000]" in text
