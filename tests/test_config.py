@@ -3,7 +3,8 @@ import yaml
 
 from analysis.sources import parse_beta
 from trident.cli import main
-from trident.config import ConfigError, load_config, save_config, to_dict
+from trident.config import load_config, save_config, to_dict
+from trident.errors import ConfigError
 
 TRIDENT = {"focal": (0.5, 0.3), "jsd": (0.3, 0.4), "semantic": (0.2, 0.3), "pans": (0.05, 0.1), "ast": (0.05, 0.1)}
 

@@ -13,7 +13,8 @@ from trident.data.encoding import encode_records, target_text
 from trident.data.records import Record
 from trident.data.synth import generate_records
 from trident.encoders import embed
-from trident.losses import COMPONENTS, LossInputs, MultiComponentLoss, StepContext
+from trident.losses.multi import MultiComponentLoss
+from trident.losses.registry import COMPONENTS, LossInputs, StepContext
 from trident.losses.contrastive import pooled_student_embedding
 from trident.losses.sequence import normalised_logprob, sample_rewards, self_critical_loss, semantic_reward, sequence_logprob
 from trident.models import build_model, train_tokenizer
@@ -58,7 +59,8 @@ def _inputs(toy, rows=range(8), epoch=5.0, step=0, hidden=False, projection=None
         t_logits = teacher(**batch).logits
     ctx = StepContext(model=student, tokenizer=tok, model_inputs=batch, references=[ds.references[i] for i in idx],
                       record_ids=[ds.ids[i] for i in idx], gold_embeddings={MINILM: ds.gold[MINILM][idx]},
-                      decoder_hidden=out.decoder_hidden_states[-1] if hidden else None, projection=projection,
+                      decoder_hidden=out.decoder_hidden_states[-1] if hidden else None,
+                      parameters=torch.nn.ModuleDict({"contrastive": projection}) if projection is not None else None,
                       global_step=step, epoch=epoch, training=True, max_target_len=32)
     return LossInputs(out.logits, labels, t_logits, critical, 0.0, ctx)
 
@@ -191,7 +193,8 @@ def test_contrastive_pulls_prediction_toward_its_assertion():
     def step_inputs():
         out = model(**batch, output_hidden_states=True)
         ctx = StepContext(model=model, references=refs, gold_embeddings={MINILM: gold},
-                          decoder_hidden=out.decoder_hidden_states[-1], projection=projection)
+                          decoder_hidden=out.decoder_hidden_states[-1],
+                          parameters=torch.nn.ModuleDict({"contrastive": projection}))
         return LossInputs(out.logits, labels, context=ctx)
 
     def distance():
@@ -276,10 +279,10 @@ def test_auto_beta_is_chosen_from_running_magnitudes_after_warmup(toy):
         for n in seen:
             seen[n].append(parts[f"{n}/raw"].item())
     focal, semantic = sum(seen["focal"]) / 2, sum(seen["semantic"]) / 2
-    assert loss_fn.auto_beta == pytest.approx(min(100.0, max(0.1, focal / semantic)), rel=1e-6)  # clipped to [0.1, 100]
+    assert loss_fn.chosen_scales()["semantic"] == pytest.approx(min(100.0, max(0.1, focal / semantic)), rel=1e-6)  # clipped to [0.1, 100]
     torch.manual_seed(3)
     _, parts, _ = loss_fn(_inputs(toy))
-    assert parts["semantic/scale"].item() == pytest.approx(loss_fn.auto_beta)
+    assert parts["semantic/scale"].item() == pytest.approx(loss_fn.chosen_scales()["semantic"])
 
 
 # -- the self-critical estimator: unbiased, dropout off, rewards in [0, 1] -------------------------
@@ -414,7 +417,7 @@ def test_semantic_raw_stays_in_zero_one_when_samples_point_away_from_the_referen
     inputs.context.gold_embeddings = {MINILM: far}
     torch.manual_seed(11)
     _, parts, _ = MultiComponentLoss(_loss_cfg(["semantic"]))(inputs)
-    texts = tok.batch_decode(inputs.context.cache["scst"].sample, skip_special_tokens=True)
+    texts = tok.batch_decode(inputs.rewards.sample, skip_special_tokens=True)
     cosines = (embed(texts, MINILM).double() * far.double()).sum(-1)
     assert cosines.min().item() < 0  # some samples really reach a negative cosine
     raw = parts["semantic/raw"].item()

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from trident.config import ComponentConfig, LossConfig
-from trident.losses import COMPONENTS, LossInputs, MultiComponentLoss
+from trident.losses.multi import MultiComponentLoss
+from trident.losses.registry import COMPONENTS, LossInputs
 from trident.models import build_model, train_tokenizer
 
 

@@ -10,7 +10,9 @@ from conftest import StopAt, tiny_overrides
 from trident.cli import main
 from trident.config import load_config
 from trident.distill import distill
-from trident.models import VocabularyMismatch, build_model, check_same_vocabulary, train_tokenizer
+from trident.errors import VocabularyMismatch
+from trident.models import build_model, check_same_vocabulary, train_tokenizer
+from trident.rundir import RunDir
 
 LEGACY = "experiments/legacy.yaml"
 
@@ -96,10 +98,10 @@ def test_resumed_run_matches_an_uninterrupted_one(synth_dir, tmp_path):
 
     full = distill(load_config(LEGACY, [*base, "--name=full"]))
     cut = distill(load_config(LEGACY, [*base, "--name=cut"]), callbacks=[StopAt(4)])
-    assert not cut["completed"] and cut["global_step"] == 4
+    assert not cut.completed and cut.global_step == 4
     resumed = distill(load_config(LEGACY, [*base, "--name=cut", "--train.resume=true"]))
-    assert resumed["completed"]
-    assert resumed["val_metrics"] == full["val_metrics"]
+    assert resumed.completed
+    assert resumed.val_metrics == full.val_metrics
     a, b = _rows(runs / "full" / "step_metrics.csv"), _rows(runs / "cut" / "step_metrics.csv")
     assert [r["step"] for r in b] == [str(i) for i in range(1, 9)]
     assert [r["loss_total"] for r in a] == [r["loss_total"] for r in b]
@@ -148,20 +150,21 @@ def _fit_with_probe(synth_dir, tmp_path, nan_steps, **extra):
     loss = LossConfig(components={"ce": ComponentConfig(1.0, 1.0), "_nan_probe": ComponentConfig(1.0, 1.0)})
     run_dir = tmp_path / "runs" / "probe"
     run_dir.mkdir(parents=True)
-    summary = fit(cfg, cfg.train, run_dir, model, tok, data, loss, callbacks=[Sum()])
+    summary = fit(cfg, cfg.train, RunDir(run_dir), model, tok, data, loss, role="student", model_spec="tiny-student",
+                  callbacks=[Sum()])
     return summary, checksums, _rows(run_dir / "step_metrics.csv")
 
 
 def test_a_non_finite_step_is_skipped_counted_and_logged(synth_dir, tmp_path):
     summary, sums, rows = _fit_with_probe(synth_dir, tmp_path, {2})
-    assert summary["nonfinite_skipped"] == 1 and summary["completed"]
+    assert summary.nonfinite_skipped == 1 and summary.completed
     assert [int(r["nonfinite_skipped"]) for r in rows] == [0, 0, 1, 1, 1, 1]
     assert sums[2] == sums[1]  # the third optimizer step changed nothing
     assert sums[3] != sums[2]  # and training went on
 
 
 def test_too_many_non_finite_steps_in_a_row_stop_the_run(synth_dir, tmp_path):
-    from trident.trainer import NonFiniteTraining
+    from trident.errors import NonFiniteTraining
 
     with pytest.raises(NonFiniteTraining, match="3 optimizer steps in a row"):
         _fit_with_probe(synth_dir, tmp_path, {1, 2, 3, 4}, **{"train.max_nonfinite_steps": 3})
@@ -186,3 +189,24 @@ def test_trident_v1_trains_logs_every_column_and_is_analysed(synth_dir, tmp_path
     assert main(["analyse-loss-scale", str(run)]) == 0
     report = capsys.readouterr().out
     assert "semantic" in report and "recommended: --loss.semantic_loss_scale=" in report
+
+
+def test_the_losss_own_parameters_are_checkpointed_and_resumed(synth_dir, tmp_path):
+    """The contrastive projection is the loss's, not the student's: trained in its own optimizer
+    groups, saved in each checkpoint, restored on resume, absent from the saved student."""
+    runs = tmp_path / "runs"
+    base = tiny_overrides(synth_dir, runs, **{"train.max_steps": 6, "train.save_steps": 3,
+                                              "loss.components": "{ce: {start: 1.0}, contrastive: {start: 0.5}}"})
+    legacy_without_kl = [*base, "--loss.components.kl.start=0", "--loss.components.kl.end=0"]
+    full = distill(load_config(LEGACY, [*legacy_without_kl, "--name=full"]))
+    cut = distill(load_config(LEGACY, [*legacy_without_kl, "--name=cut"]), callbacks=[StopAt(3)])
+    assert not cut.completed
+    assert (runs / "cut" / "checkpoints" / "checkpoint-3" / "loss_parameters.safetensors").exists()
+    resumed = distill(load_config(LEGACY, [*legacy_without_kl, "--name=cut", "--train.resume=true"]))
+    assert resumed.completed and resumed.val_metrics == full.val_metrics
+    a, b = _rows(runs / "full" / "step_metrics.csv"), _rows(runs / "cut" / "step_metrics.csv")
+    assert [r["contrastive/raw"] for r in a] == [r["contrastive/raw"] for r in b]
+    from safetensors import safe_open
+
+    with safe_open(str(runs / "full" / "model" / "model.safetensors"), "pt") as fh:
+        assert not [k for k in fh.keys() if "projection" in k or "contrastive" in k]

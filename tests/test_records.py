@@ -6,7 +6,8 @@ from collections import Counter
 import pytest
 
 from trident.cli import main
-from trident.data.records import BadRecord, DataError, iter_records, load_split
+from trident.data.records import iter_records, load_split
+from trident.errors import BadRecord, DataError
 
 GOOD = {"focal_method": "int f() { return 1; }", "test_method_masked": "@Test void t() { <AssertPlaceHolder>; }",
         "assertions": ["assertEquals(1, f());"]}

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from trident.config import LossConfig
-from trident.losses import LossInputs, StepContext
+from trident.losses.registry import LossInputs, StepContext
 from trident.losses.sequence import sample_rewards
 from trident.models import build_model, train_tokenizer
 

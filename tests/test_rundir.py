@@ -80,7 +80,7 @@ def _base(synth_dir, runs, **extra):
 def _cut_run(synth_dir, runs, name):
     base = _base(synth_dir, runs)
     cut = distill(load_config(LEGACY, [*base, f"--name={name}"]), callbacks=[StopAt(6)])
-    assert cut["global_step"] == 6 and not cut["completed"]
+    assert cut.global_step == 6 and not cut.completed
     ckpts = runs / name / "checkpoints"
     assert sorted(p.name for p in ckpts.iterdir()) == ["checkpoint-2", "checkpoint-4", "checkpoint-6"]
     return base, cut, ckpts
@@ -101,7 +101,7 @@ def test_resume_passes_over_an_incomplete_checkpoint_and_accumulates_wall_time(s
         (newest / "trainer_state.json").write_text(text[: len(text) // 2])
     state4 = json.loads((ckpts / "checkpoint-4" / "trainer_state.json").read_text())
     before_resume = state4["stateful_callbacks"]["WallClock"]["attributes"]["elapsed_s"]
-    assert 0 < before_resume < cut["wall_time_s"]  # recorded at the save, before the first part ended
+    assert 0 < before_resume < cut.wall_time_s  # recorded at the save, before the first part ended
     capsys.readouterr()
 
     start = _StartStep()
@@ -109,12 +109,12 @@ def test_resume_passes_over_an_incomplete_checkpoint_and_accumulates_wall_time(s
     out = capsys.readouterr().out
     assert start.step == 4
     assert f"passing over {newest}" in out and f"resuming from {ckpts / 'checkpoint-4'}" in out
-    assert resumed["completed"] and resumed["global_step"] == 8
-    assert resumed["wall_time_before_resume_s"] == before_resume
-    assert resumed["wall_time_s"] > before_resume
+    assert resumed.completed and resumed.global_step == 8
+    assert resumed.wall_time_before_resume_s == before_resume
+    assert resumed.wall_time_s > before_resume
     # The saved checkpoints of the resumed part carry the accumulated time on.
     state8 = json.loads((ckpts / "checkpoint-8" / "trainer_state.json").read_text())
-    assert before_resume < state8["stateful_callbacks"]["WallClock"]["attributes"]["elapsed_s"] <= resumed["wall_time_s"]
+    assert before_resume < state8["stateful_callbacks"]["WallClock"]["attributes"]["elapsed_s"] <= resumed.wall_time_s
 
 
 def _train(synth_dir, runs, name, *extra):

@@ -12,7 +12,8 @@ from scipy import stats
 
 from trident.sweeps import distributions as D
 from trident.sweeps import optuna_engine as eng
-from trident.sweeps.spec import SweepError, SweepSpec
+from trident.errors import SweepError
+from trident.sweeps.spec import SweepSpec
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

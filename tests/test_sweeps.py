@@ -16,9 +16,11 @@ import yaml
 from optuna.trial import TrialState
 
 from conftest import tiny_overrides
-from trident.cli import main, split_config_args
+from trident.cli import main
+from trident.config import split_config_args
 from trident.sweeps import optuna_engine as eng
-from trident.sweeps.spec import SweepError, agent_command, load_sweep, schema_violations, train_argv
+from trident.errors import SweepError
+from trident.sweeps.spec import agent_command, load_sweep, schema_violations, train_argv
 
 ROOT = Path(__file__).resolve().parents[1]
 

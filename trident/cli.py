@@ -7,7 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from trident.config import ConfigError, describe
+from trident.config import describe
+from trident.errors import ConfigError, NonFiniteTraining, TridentError
 
 CONFIG_HELP = """config:
   --config FILE      a YAML run config (experiments/smoke.yaml, legacy.yaml, trident.yaml)
@@ -98,48 +99,36 @@ def _cmd_synth(args) -> int:
     return 0
 
 
-def _load(args, extra):
-    from trident.config import load_config
+def _load(args, extra, settings=None):
+    from trident.config import load_run_config
 
-    return load_config(args.config, extra)
-
-
-def split_config_args(argv: list[str]) -> tuple[str | None, list[str]]:
-    """`--config FILE`/`--config=FILE` and the `--key=value` overrides of a `trident train` argv."""
-    config, rest, it = None, [], iter(argv)
-    for arg in it:
-        if arg == "--config":
-            config = next(it)
-        elif arg.startswith("--config="):
-            config = arg.split("=", 1)[1]
-        else:
-            rest.append(arg)
-    return config, rest
+    return load_run_config([*(["--config", args.config] if args.config else []), *extra], settings)
 
 
 def _cmd_teacher(args, extra) -> int:
     from trident.teacher import train_teacher
 
     summary = train_teacher(_load(args, extra))
-    print(json.dumps({"teacher": summary["run_dir"], "val_metrics": summary["val_metrics"]}, indent=2))
+    print(json.dumps({"teacher": summary.run_dir, "val_metrics": summary.val_metrics}, indent=2))
     return 0
 
 
-def agent_run_name(cfg) -> None:
-    """Under a W&B sweep agent every run is the sweep file's command, so has the same --name: give
-    each run its own directory, `<name>-<W&B run id>` (the agent sets WANDB_SWEEP_ID and WANDB_RUN_ID)."""
+def agent_run_id() -> str | None:
+    """Under a W&B sweep agent every run is the sweep file's command, so has the same --name: each
+    run gets its own directory, `<name>-<W&B run id>` (the agent sets WANDB_SWEEP_ID and WANDB_RUN_ID)."""
     run_id = os.environ.get("WANDB_RUN_ID")
-    if os.environ.get("WANDB_SWEEP_ID") and run_id and not cfg.tracking.sweep:
-        cfg.name = f"{cfg.name}-{run_id}"
+    return run_id if os.environ.get("WANDB_SWEEP_ID") and run_id else None
 
 
 def _cmd_train(args, extra) -> int:
     from trident.distill import distill
 
     cfg = _load(args, extra)
-    agent_run_name(cfg)
+    run_id = agent_run_id()
+    if run_id and not cfg.tracking.sweep:  # not an Optuna trial, which names its own runs
+        cfg = _load(args, extra, {"name": f"{cfg.name}-{run_id}"})
     summary = distill(cfg, overwrite=args.overwrite)
-    print(json.dumps({"run": summary["run_dir"], "val_metrics": summary["val_metrics"]}, indent=2))
+    print(json.dumps({"run": summary.run_dir, "val_metrics": summary.val_metrics}, indent=2))
     return 0
 
 
@@ -149,21 +138,19 @@ def _cmd_evaluate(args, extra) -> int:
     from trident import metrics
     from trident.config import load_config
     from trident.evaluate import evaluate_model, evaluate_run
+    from trident.rundir import RunDir, read_summary
 
-    run_dir = Path(args.run)
-    rows = {"student" if args.with_teacher else run_dir.name: evaluate_run(run_dir, args.split, extra)}
+    run = RunDir(Path(args.run))
+    rows = {"student" if args.with_teacher else run.name: evaluate_run(run.root, args.split, extra)}
     if args.with_teacher:
-        summary_path = run_dir / "summary.json"
-        if not summary_path.exists():
-            raise FileNotFoundError(f"{summary_path} is missing: the run did not finish, so its teacher is unknown")
-        teacher = Path(json.loads(summary_path.read_text())["teacher"])
-        cfg = load_config(run_dir / "config.yaml", extra)
-        rows = {"teacher": evaluate_model(teacher, cfg, args.split, run_dir / "eval" / f"{args.split}-teacher"), **rows}
+        teacher = Path(read_summary(run).teacher)
+        cfg = load_config(run.config, extra)
+        rows = {"teacher": evaluate_model(teacher, cfg, args.split, run.eval_dir(args.split, teacher=True)), **rows}
     keys = list(metrics.METRIC_KEYS)
     table = pd.DataFrame({name: {k: m[k] for k in keys} for name, m in rows.items()}).T
     print(f"\n{args.split} split ({next(iter(rows.values()))['records']} records):")
     print(table.to_string(float_format=lambda v: f"{v:.4f}"))
-    print(f"\npredictions and metrics: {run_dir / 'eval'}")
+    print(f"\npredictions and metrics: {run.root / 'eval'}")
     return 0
 
 
@@ -187,12 +174,6 @@ def _cmd_sweep(args, extra) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from trident.data.records import DataError
-    from trident.models import VocabularyMismatch
-    from trident.runs import RunDirError
-    from trident.sweeps.spec import SweepError
-    from trident.trainer import NonFiniteTraining
-
     args, extra = _parser().parse_known_args(argv)
     try:
         if args.command == "data":
@@ -208,12 +189,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         handler = {"teacher": _cmd_teacher, "train": _cmd_train, "evaluate": _cmd_evaluate}[args.command]
         return handler(args, extra)
-    except (ConfigError, DataError, FileNotFoundError, VocabularyMismatch, SweepError, RunDirError) as exc:
-        print(f"trident: error: {exc}", file=sys.stderr)
-        return 2
     except NonFiniteTraining as exc:
         print(f"trident: training stopped: {exc}", file=sys.stderr)
         return 3
+    except (TridentError, FileNotFoundError) as exc:
+        print(f"trident: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ from typing import Any, Literal
 
 import yaml
 
-AUTO = "auto"  # loss.semantic_loss_scale: let training choose β from the running magnitudes
+from trident.errors import ConfigError
+
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,9 @@ class LossConfig:
                                        between(0, 1, lo_open=True))
     contrastive_model: str = _doc("frozen code/text encoder of the contrastive term (e.g. microsoft/codebert-base); default offline MiniLM", "all-MiniLM-L6-v2")
     contrastive_temperature: float = _doc("InfoNCE temperature τ", 0.1, POSITIVE)
+    plugins: list[str] = _doc("your own modules (import names or .py paths) imported before the components are "
+                              "resolved, so the components they register can be named in loss.components",
+                              factory=list)
 
 
 @dataclass
@@ -215,10 +219,6 @@ class RunConfig:
         return Path(self.runs_dir) / self.name
 
 
-class ConfigError(ValueError):
-    pass
-
-
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
@@ -258,6 +258,14 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a mapping, got {value!r}")
         return {str(k): _coerce({} if v is None else v, args[1], f"{where}.{k}") for k, v in value.items()}
+    if origin is list:  # a YAML list, or on the command line `a,b`
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if value is None:
+            value = []
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return [_coerce(v, args[0], f"{where}[{i}]") for i, v in enumerate(value)]
     if origin in (typing.Union, types.UnionType):
         return _coerce_union(value, args, where)
     if origin is Literal:
@@ -387,6 +395,29 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict | No
     return cfg
 
 
+def split_config_args(argv: list[str]) -> tuple[str | None, list[str]]:
+    """`--config FILE`/`--config=FILE` and the `--key=value` overrides of a run's argv."""
+    config, rest, it = None, [], iter(argv)
+    for arg in it:
+        if arg == "--config":
+            config = next(it, None)
+            if config is None:
+                raise ConfigError("--config needs a file")
+        elif arg.startswith("--config="):
+            config = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+    return config, rest
+
+
+def load_run_config(argv: list[str], settings: dict | None = None) -> RunConfig:
+    """The resolved config of a run's command line (`--config FILE --key=value …`, the form the
+    CLI, W&B agents and the Optuna engine all use), with `settings` (a nested mapping, taken as
+    typed values, never re-parsed) applied last."""
+    path, overrides = split_config_args(list(argv))
+    return load_config(path, _merge(parse_overrides(overrides), settings or {}))
+
+
 def _check_allowed(obj: Any, prefix: str) -> None:
     """Every field's `allowed` range or choices, recursing into sections and mappings of sections."""
     for f in dataclasses.fields(obj):
@@ -403,10 +434,10 @@ def _check_allowed(obj: Any, prefix: str) -> None:
 
 
 def validate(cfg: RunConfig) -> None:
-    from trident.losses.registry import check_components  # late: losses import torch
+    from trident.losses.catalog import resolve  # late: losses import torch
     from trident.schedules import SCHEDULES
 
-    check_components(cfg.loss.components)
+    resolve(cfg.loss.components, cfg.loss.plugins)  # imports the plugins, so their names are known
     for name, comp in cfg.loss.components.items():
         if comp.schedule not in SCHEDULES:
             raise ConfigError(f"loss.components.{name}.schedule: unknown schedule {comp.schedule!r}; known: {', '.join(SCHEDULES)}")

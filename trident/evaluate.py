@@ -5,17 +5,18 @@ import tempfile
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForSeq2SeqLM, Seq2SeqTrainingArguments
+from transformers import AutoModelForSeq2SeqLM, Seq2SeqTrainer, Seq2SeqTrainingArguments
 
 from trident import metrics
 from trident.config import load_config
 from trident.data.encoding import Truncation, encode_records
 from trident.io import atomic_write_json, atomic_write_jsonl
-from trident.losses import MultiComponentLoss
+from trident.data.batches import collator
+from trident.errors import RunDirError
+from trident.generation import decode, set_generation
 from trident.models import load_tokenizer
+from trident.rundir import METRICS_FILE, PREDICTIONS_FILE, RunDir
 from trident.runs import load_records, report_truncation
-from trident.teacher import CE_ONLY
-from trident.trainer import EncodedDataset, TridentTrainer, collator, decode, set_generation
 
 
 def evaluate_model(model_dir: Path, cfg, split: str, out_dir: Path) -> dict:
@@ -32,28 +33,28 @@ def evaluate_model(model_dir: Path, cfg, split: str, out_dir: Path) -> dict:
                                         predict_with_generate=True, report_to="none",
                                         dataloader_pin_memory=torch.cuda.is_available(),
                                         disable_tqdm=not cfg.tracking.progress, remove_unused_columns=False)
-        trainer = TridentTrainer(model=model, args=args, data_collator=collator(tokenizer, model),
-                                 processing_class=tokenizer, loss_fn=MultiComponentLoss(CE_ONLY))
-        out = trainer.predict(EncodedDataset(features))
+        trainer = Seq2SeqTrainer(model=model, args=args, data_collator=collator(tokenizer, model),
+                                 processing_class=tokenizer)
+        out = trainer.predict(features)
     preds = decode(tokenizer, out.predictions)
     refs = [r.assertions for r in records]  # the whole reference, never the cut labels
     result = metrics.compute_all(preds, refs)
     result.update({"split": split, "records": len(records), "num_beams": cfg.eval.num_beams, "bad_records": bad,
                    "truncation": truncation})
     out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_jsonl(out_dir / "predictions.jsonl",
+    atomic_write_jsonl(out_dir / PREDICTIONS_FILE,
                        ({"id": r.id, "prediction": p, "references": r.assertions} for r, p in zip(records, preds)))
-    atomic_write_json(out_dir / "metrics.json", result)
+    atomic_write_json(out_dir / METRICS_FILE, result)
     return result
 
 
 def evaluate_run(run_dir: str | Path, split: str = "test", overrides: list[str] | None = None) -> dict:
     """Evaluate a finished run's `<run>/model` on a split; writes `<run>/eval/<split>/{predictions.jsonl,metrics.json}`."""
-    run_dir = Path(run_dir)
-    if not (run_dir / "summary.json").exists():  # written last: its model may be another attempt's, or none
-        raise FileNotFoundError(f"{run_dir / 'summary.json'} is missing: the run did not finish (or is still "
-                                "running); finish it with --train.resume=true before evaluating it")
-    if not (run_dir / "model" / "config.json").exists():
-        raise FileNotFoundError(f"{run_dir} holds no trained model (expected {run_dir / 'model'}); train it first")
-    cfg = load_config(run_dir / "config.yaml", overrides)
-    return evaluate_model(run_dir / "model", cfg, split, run_dir / "eval" / split)
+    run = RunDir(Path(run_dir))
+    if not run.is_finished():  # summary.json is written last: its model may be another attempt's, or none
+        raise RunDirError(f"{run.summary} is missing: the run did not finish (or is still "
+                          "running); finish it with --train.resume=true before evaluating it")
+    if not (run.model / "config.json").exists():
+        raise FileNotFoundError(f"{run.root} holds no trained model (expected {run.model}); train it first")
+    cfg = load_config(run.config, overrides)
+    return evaluate_model(run.model, cfg, split, run.eval_dir(split))

@@ -6,15 +6,52 @@ import shutil
 from pathlib import Path
 
 import torch
-from transformers import TrainerCallback
+from transformers import Seq2SeqTrainingArguments, TrainerCallback
 from transformers.trainer_callback import ExportableState
 
 from trident.data.encoding import Truncation, encode_records, target_text
 from trident.io import atomic_write_jsonl
-from trident.losses import COMPONENTS, MultiComponentLoss
-from trident.runs import Data, Timer, library_versions, report_truncation, write_summary
+from trident.losses.multi import MultiComponentLoss
+from trident.models import count_parameters
+from trident.rundir import RunDir, Summary, write_summary
+from trident.runs import Data, Timer, library_versions, report_truncation
 from trident.tracking import MetricsFileCallback, configure_wandb, console_callbacks, tensorboard_callback
-from trident.trainer import EncodedDataset, TridentTrainer, collator, metrics_fn, set_generation, training_arguments
+from trident.data.batches import EncodedDataset, collator
+from trident.generation import metrics_fn, set_generation
+from trident.trainer import TridentTrainer
+
+
+def training_arguments(cfg, tcfg, run: RunDir, report_to: list[str], do_eval: bool) -> Seq2SeqTrainingArguments:
+    return Seq2SeqTrainingArguments(
+        output_dir=str(run.checkpoints),
+        per_device_train_batch_size=tcfg.batch_size,
+        per_device_eval_batch_size=cfg.eval.batch_size,
+        gradient_accumulation_steps=tcfg.grad_accum,
+        learning_rate=tcfg.lr,
+        weight_decay=tcfg.weight_decay,
+        warmup_steps=tcfg.warmup_ratio,  # a float in [0, 1) is a share of the total steps
+        lr_scheduler_type="linear",
+        max_grad_norm=tcfg.max_grad_norm,
+        num_train_epochs=tcfg.epochs,
+        max_steps=tcfg.max_steps,
+        bf16=tcfg.precision == "bf16",
+        fp16=tcfg.precision == "fp16",
+        logging_strategy="steps",
+        logging_steps=1,  # step_metrics.csv holds every optimizer step
+        save_strategy="steps" if tcfg.save_steps else "epoch",
+        save_steps=tcfg.save_steps or 500,
+        save_total_limit=tcfg.save_total_limit,
+        eval_strategy="epoch" if do_eval else "no",
+        predict_with_generate=True,
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        report_to=report_to or "none",
+        run_name=cfg.name,
+        disable_tqdm=not cfg.tracking.progress,
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
+    )
 
 
 def _dataset(cfg, records, tokenizer, critical: bool, split: str, truncation: dict) -> EncodedDataset:
@@ -27,20 +64,15 @@ def _dataset(cfg, records, tokenizer, critical: bool, split: str, truncation: di
     return EncodedDataset(features, [r.id for r in records], [target_text(r) for r in records])
 
 
-def _attach_loss_state(cfg, loss_fn: MultiComponentLoss, model, datasets) -> None:
-    """Frozen-encoder embeddings of every target (cached on disk) and, for the contrastive term,
-    the trained projection from the student's decoder states into the encoder's space."""
-    from trident.encoders import cached_embeddings, embedding_dim
+def _cache_gold_embeddings(cfg, loss_fn: MultiComponentLoss, datasets) -> None:
+    """Frozen-encoder embeddings of every target (cached on disk) for the components that need them."""
+    from trident.encoders import cached_embeddings
 
     cache_dir = Path(cfg.runs_dir) / ".cache" / "embeddings"
-    for need in sorted(loss_fn.needs()):
-        if need.startswith("gold:"):
-            name = getattr(loss_fn.cfg, need[len("gold:"):])
-            for ds in datasets:
-                ds.gold[name] = cached_embeddings(ds.ids, ds.references, name, cache_dir)
-    if "projection" in loss_fn.needs():
-        dim = embedding_dim(loss_fn.cfg.contrastive_model)
-        model.trident_projection = torch.nn.Linear(model.config.d_model, dim)
+    for key in loss_fn.needs.gold_embeddings:
+        name = getattr(loss_fn.cfg, key)
+        for ds in datasets:
+            ds.gold[name] = cached_embeddings(ds.ids, ds.references, name, cache_dir)
 
 
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
@@ -133,34 +165,35 @@ def _finish_wandb(report_to) -> str | None:
     return run_id
 
 
-def fit(cfg, tcfg, run_dir: Path, model, tokenizer, data: Data, loss_cfg, teacher=None,
-        callbacks=(), extra_summary: dict | None = None, timer: Timer | None = None) -> dict:
-    """Train, save the model and write summary.json. `timer` (started with the run; by default
-    here) gives the wall time; a resumed run adds the time before the checkpoint it starts from:
-    that sum is the summary's wall_time_s."""
+def fit(cfg, tcfg, run: RunDir, model, tokenizer, data: Data, loss_cfg, *, role: str, model_spec: str,
+        teacher=None, teacher_path: str | None = None, callbacks=(), timer: Timer | None = None) -> Summary:
+    """Train, save the model and write summary.json (last). `timer` (started with the run; by
+    default here) gives the wall time; a resumed run adds the time before the checkpoint it
+    starts from: that sum is the summary's wall_time_s."""
     timer = timer or Timer.started()
     loss_fn = MultiComponentLoss(loss_cfg)
     critical = loss_cfg.token_weight != 1.0
     truncation: dict[str, dict[str, int]] = {}
     train_ds = _dataset(cfg, data.train, tokenizer, critical, "train", truncation)
     val_ds = _dataset(cfg, data.val, tokenizer, critical, "val", truncation)
-    _attach_loss_state(cfg, loss_fn, model, (train_ds, val_ds))
+    _cache_gold_embeddings(cfg, loss_fn, (train_ds, val_ds))
     set_generation(model, cfg.eval)
 
-    report_to = configure_wandb(cfg, run_dir)
-    scaled = tuple(n for n in loss_fn.names if COMPONENTS[n].scale is not None)
-    resume, before_resume_s = _resume_point(tcfg, run_dir / "checkpoints")
+    report_to = configure_wandb(cfg, run.root)
+    scaled = tuple(loss_fn.scales)
+    resume, before_resume_s = _resume_point(tcfg, run.checkpoints)
     clock = WallClock(timer, before_resume_s)
-    cbs = [MetricsFileCallback(run_dir, loss_fn.names, scaled), clock, *callbacks]
+    cbs = [MetricsFileCallback(run.step_metrics, run.eval_metrics, loss_fn.names, scaled), clock, *callbacks]
     if cfg.tracking.tensorboard:
-        cbs.append(tensorboard_callback(run_dir))
+        cbs.append(tensorboard_callback(run.tensorboard))
     compute_metrics = metrics_fn(tokenizer, [r.assertions for r in data.val])
     trainer = TridentTrainer(
-        model=model, args=training_arguments(cfg, tcfg, run_dir, report_to, tcfg.eval_every_epoch),
+        model=model, args=training_arguments(cfg, tcfg, run, report_to, tcfg.eval_every_epoch),
         train_dataset=train_ds, eval_dataset=val_ds, data_collator=collator(tokenizer, model),
         processing_class=tokenizer, compute_metrics=compute_metrics,
         callbacks=cbs, loss_fn=loss_fn, teacher=teacher, grad_norm_every=tcfg.grad_norm_every,
-        max_nonfinite_steps=tcfg.max_nonfinite_steps, max_target_len=cfg.data.max_target_len)
+        max_nonfinite_steps=tcfg.max_nonfinite_steps, max_target_len=cfg.data.max_target_len,
+        loss_parameters=loss_fn.make_parameters(model.config.d_model))
     library_console, own_console = console_callbacks(cfg.tracking.progress)
     for cb in library_console:
         trainer.remove_callback(cb)
@@ -176,38 +209,41 @@ def fit(cfg, tcfg, run_dir: Path, model, tokenizer, data: Data, loss_cfg, teache
         trainer.evaluate()
         evals = [h for h in trainer.state.log_history if "eval_f1" in h]
     if compute_metrics.last_predictions is not None:  # per-example results, for intervals in reports
-        atomic_write_jsonl(run_dir / "eval" / "val" / "predictions.jsonl",
+        atomic_write_jsonl(run.predictions("val"),
                            ({"id": r.id, "prediction": p, "references": r.assertions}
                             for r, p in zip(data.val, compute_metrics.last_predictions)))
     timing = ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second")
     final = {k[len("eval_"):]: v for k, v in evals[-1].items() if k.startswith("eval_") and k not in timing}
 
-    if hasattr(model, "trident_projection"):  # a training aid, not part of the saved student
-        del model.trident_projection
-    trainer.save_model(str(run_dir / "model"))
-    tokenizer.save_pretrained(str(run_dir / "model"))
+    trainer.save_model(str(run.model))
+    tokenizer.save_pretrained(str(run.model))
     wandb_id = _finish_wandb(report_to)
-    summary = {
-        "name": cfg.name,
-        "val_metrics": final,
-        "train_runtime_s": out.metrics.get("train_runtime"),
-        "train_samples_per_second": out.metrics.get("train_samples_per_second"),
-        "global_step": trainer.state.global_step,
-        "max_steps": trainer.state.max_steps,
-        "completed": trainer.state.global_step >= trainer.state.max_steps,
-        "train_records": len(data.train),
-        "val_records": len(data.val),
-        "bad_records": data.bad_counts,
-        "truncation": truncation,  # per split: records cut to fit the length limits
-        "nonfinite_skipped": trainer.nonfinite_total,
-        "wandb_run_id": wandb_id,
-        "sweep": cfg.tracking.sweep or None,
-        "trial": cfg.tracking.trial if cfg.tracking.trial >= 0 else None,
-        "semantic_auto_beta": loss_fn.auto_beta,
-        "versions": library_versions(),
-        **(extra_summary or {}),
-        "wall_time_before_resume_s": before_resume_s,
-        "wall_time_s": clock.elapsed(),
-    }
-    write_summary(run_dir, summary)
+    summary = Summary(
+        name=cfg.name,
+        val_metrics=final,
+        train_runtime_s=out.metrics.get("train_runtime"),
+        train_samples_per_second=out.metrics.get("train_samples_per_second"),
+        global_step=trainer.state.global_step,
+        max_steps=trainer.state.max_steps,
+        completed=trainer.state.global_step >= trainer.state.max_steps,
+        train_records=len(data.train),
+        val_records=len(data.val),
+        bad_records=data.bad_counts,
+        truncation=truncation,
+        nonfinite_skipped=trainer.nonfinite_total,
+        wandb_run_id=wandb_id,
+        sweep=cfg.tracking.sweep or None,
+        trial=cfg.tracking.trial if cfg.tracking.trial >= 0 else None,
+        semantic_auto_beta=loss_fn.chosen_scales().get("semantic"),
+        versions=library_versions(),
+        role=role,
+        model=model_spec,
+        run_dir=str(run.root),
+        teacher=teacher_path,
+        student_parameters=count_parameters(model) if teacher is not None else None,
+        teacher_parameters=count_parameters(teacher) if teacher is not None else None,
+        wall_time_before_resume_s=before_resume_s,
+        wall_time_s=clock.elapsed(),
+    )
+    write_summary(run, summary)
     return summary

@@ -13,6 +13,8 @@ import torch
 from transformers import (AutoModelForSeq2SeqLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase,
                           PreTrainedTokenizerFast, T5Config, T5ForConditionalGeneration)
 
+from trident.errors import VocabularyMismatch
+
 # Tiny presets train without dropout: on a few thousand synthetic records and a few hundred
 # steps, dropout 0.1 roughly halves how far the loss falls (measured), and the smoke run
 # must show learning in minutes. The shape presets keep CodeT5+'s 0.1.
@@ -29,10 +31,6 @@ PRESETS: dict[str, dict] = {
 
 # Special tokens of the tokenizer trained for presets; ids 0..3 in this order.
 PAD, EOS, UNK, SEP = "<pad>", "</s>", "<unk>", "<sep>"
-
-
-class VocabularyMismatch(ValueError):
-    pass
 
 
 def is_preset(spec: str) -> bool:

@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Iterator
 
 from trident.config import RunConfig, save_config
-from trident.data.records import DataError, Record, load_split, split_path
+from trident.data.records import Record, load_split, split_path
+from trident.errors import DataError, RunDirError
 from trident.io import atomic_write_json
+from trident.rundir import RunDir
 
 
 @dataclass
@@ -126,17 +128,13 @@ def data_fingerprint(cfg: RunConfig) -> str:
     return h.hexdigest()[:16]
 
 
-LOCK_FILE = ".lock"  # the OS-level lock (flock through filelock), held for the whole run
-HOLDER_FILE = ".holder.json"  # who holds it (pid, host, since), for messages; removed on release
-
-
-class RunDirError(Exception):
-    """A run directory this run may not use (held by a live run, or holding a finished one)."""
+# RunDir.lock is the OS-level lock (flock through filelock), held for the whole run; RunDir.holder
+# says who holds it (pid, host, since), for messages, and is removed on release.
 
 
 def _read_holder(run_dir: Path) -> dict | None:
     try:
-        return json.loads((run_dir / HOLDER_FILE).read_text())
+        return json.loads(RunDir(run_dir).holder.read_text())
     except (OSError, ValueError):
         return None
 
@@ -178,7 +176,7 @@ def hold_run_dir(run_dir: Path) -> Iterator[None]:
     from filelock import FileLock, Timeout
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(run_dir / LOCK_FILE))
+    lock = FileLock(str(RunDir(run_dir).lock))
     try:
         lock.acquire(timeout=0)
     except Timeout:
@@ -188,20 +186,21 @@ def hold_run_dir(run_dir: Path) -> Iterator[None]:
         stale = _read_holder(run_dir)
         if stale is not None:
             print(_stale_note(run_dir, stale))
-        atomic_write_json(run_dir / HOLDER_FILE, {"pid": os.getpid(), "host": socket.gethostname(),
+        atomic_write_json(RunDir(run_dir).holder, {"pid": os.getpid(), "host": socket.gethostname(),
                                                   "since": datetime.now(timezone.utc).isoformat(timespec="seconds")})
         yield
     finally:
-        (run_dir / HOLDER_FILE).unlink(missing_ok=True)
+        RunDir(run_dir).holder.unlink(missing_ok=True)
         lock.release()
 
 
 def _clear_run_dir(run_dir: Path, why: str) -> None:
     """Remove an earlier run's files, so nothing of it mixes into this one (the lock stays)."""
-    old = [p for p in run_dir.iterdir() if p.name not in (LOCK_FILE, HOLDER_FILE)]
+    run = RunDir(run_dir)
+    old = [p for p in run_dir.iterdir() if p not in (run.lock, run.holder)]
     if not old:
         return
-    if not (run_dir / "config.yaml").exists():  # every run saves it first: this folder is not a run's
+    if not run.config.exists():  # every run saves it first: this folder is not a run's
         raise RunDirError(f"{run_dir} is not empty and holds no trident run (no config.yaml); "
                           "give this run another --name or --runs_dir")
     print(f"[trident] {why}: removing the earlier run's files in {run_dir}")
@@ -210,7 +209,7 @@ def _clear_run_dir(run_dir: Path, why: str) -> None:
 
 
 def _checkpoints(run_dir: Path) -> list[str]:
-    return sorted(p.name for p in (run_dir / "checkpoints").glob("checkpoint-*"))
+    return sorted(p.name for p in RunDir(run_dir).checkpoints.glob("checkpoint-*"))
 
 
 def prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
@@ -221,8 +220,8 @@ def prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
         _clear_run_dir(run_dir, "starting the run over")
     elif resume:
         # A summary from an earlier attempt must not vouch for this one until it finishes.
-        (run_dir / "summary.json").unlink(missing_ok=True)
-    elif (run_dir / "summary.json").exists():
+        RunDir(run_dir).summary.unlink(missing_ok=True)
+    elif RunDir(run_dir).is_finished():
         raise RunDirError(f"{run_dir} holds a finished run (summary.json): pass --overwrite to replace it, "
                           "--train.resume=true to continue it, or give this run another --name")
     elif _checkpoints(run_dir):
@@ -238,7 +237,7 @@ def start_run(cfg: RunConfig, run_dir: Path, resume: bool, overwrite: bool = Fal
     prepare_run_dir) and save the config; the lock is released when the block ends."""
     with hold_run_dir(run_dir):
         prepare_run_dir(run_dir, resume, overwrite)
-        save_config(cfg, run_dir / "config.yaml")
+        save_config(cfg, RunDir(run_dir).config)
         yield
 
 
@@ -250,10 +249,6 @@ def library_versions() -> dict[str, str]:
 
     return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
             "accelerate": accelerate.__version__, "tokenizers": tokenizers.__version__}
-
-
-def write_summary(run_dir: Path, summary: dict) -> None:
-    atomic_write_json(run_dir / "summary.json", summary)
 
 
 class Timer:

@@ -6,8 +6,7 @@ runs, and later sweep trials, on the same data and teacher config find and reuse
 """
 from __future__ import annotations
 
-import copy
-import json
+from dataclasses import replace
 from pathlib import Path
 
 from filelock import FileLock
@@ -16,6 +15,7 @@ from transformers import set_seed
 from trident.config import ComponentConfig, LossConfig, RunConfig, content_hash, to_dict
 from trident.fit import fit
 from trident.models import build_model, is_preset, load_tokenizer, train_tokenizer
+from trident.rundir import RunDir, Summary, read_summary
 from trident.runs import Data, Timer, data_fingerprint, ensure_data, prepare_data, start_run
 
 CE_ONLY = LossConfig(components={"ce": ComponentConfig(1.0, 1.0)})
@@ -61,18 +61,16 @@ def build_tokenizer(cfg: RunConfig, data: Data):
     return train_tokenizer(texts, cfg.model.vocab_size)
 
 
-def train_teacher(cfg: RunConfig) -> dict:
+def train_teacher(cfg: RunConfig) -> Summary:
     # The teacher sees the whole training split: `data.train_fraction` subsamples distillation
     # only (sweeps distil on 5% against the same teacher), and is not part of the teacher's key.
-    full = copy.deepcopy(cfg)
-    full.data.train_fraction = 1.0
-    data = prepare_data(full)
+    data = prepare_data(replace(cfg, data=replace(cfg.data, train_fraction=1.0)))
     out_dir = teacher_dir(cfg)
-    if (out_dir / "summary.json").exists() and not cfg.teacher_train.resume:
+    run = RunDir(out_dir)
+    if run.is_finished() and not cfg.teacher_train.resume:
         print(f"[trident] reusing the teacher already trained for this config and data: {out_dir}")
-        return json.loads((out_dir / "summary.json").read_text())
-    run_cfg = copy.deepcopy(cfg)
-    run_cfg.name = out_dir.name
+        return read_summary(run)
+    run_cfg = replace(cfg, name=out_dir.name)
     # The folder is this teacher's alone (named by its content hash) and a finished one was reused
     # above, so a leftover there is an interrupted attempt: start over unless resuming.
     resume = cfg.teacher_train.resume
@@ -80,6 +78,6 @@ def train_teacher(cfg: RunConfig) -> dict:
         tokenizer = build_tokenizer(cfg, data)
         set_seed(cfg.seed)
         model = build_model(cfg.model.teacher, tokenizer, cfg.seed)
-        summary = fit(run_cfg, cfg.teacher_train, out_dir, model, tokenizer, data, CE_ONLY, timer=timer,
-                      extra_summary={"role": "teacher", "model": cfg.model.teacher, "run_dir": str(out_dir)})
+        summary = fit(run_cfg, cfg.teacher_train, run, model, tokenizer, data, CE_ONLY, role="teacher",
+                      model_spec=cfg.model.teacher, timer=timer)
     return summary

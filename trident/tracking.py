@@ -28,11 +28,11 @@ def configure_wandb(cfg, run_dir: Path) -> list[str]:
     return ["wandb"]
 
 
-def tensorboard_callback(run_dir: Path):
+def tensorboard_callback(log_dir: Path):
     from torch.utils.tensorboard import SummaryWriter
     from transformers.integrations import TensorBoardCallback
 
-    return TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(run_dir / "tb")))
+    return TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(log_dir)))
 
 
 def _rewrite_up_to(path: Path, step: int) -> None:
@@ -73,9 +73,9 @@ class _CsvLog:
 class MetricsFileCallback(TrainerCallback):
     """One row per optimizer step in step_metrics.csv; one row per evaluation in eval_metrics.csv."""
 
-    def __init__(self, run_dir: Path, component_names: list[str], scaled: tuple[str, ...] = ()):
-        self.steps = _CsvLog(run_dir / "step_metrics.csv")
-        self.evals = _CsvLog(run_dir / "eval_metrics.csv")
+    def __init__(self, step_file: Path, eval_file: Path, component_names: list[str], scaled: tuple[str, ...] = ()):
+        self.steps = _CsvLog(step_file)
+        self.evals = _CsvLog(eval_file)
         # Every column exists from the first row; a value not computed on a step stays empty.
         kinds = lambda n: ("raw", "weight", "scale", "weighted", "grad_norm") if n in scaled else (
             "raw", "weight", "weighted", "grad_norm")

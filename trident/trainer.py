@@ -10,119 +10,14 @@ import math
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Sequence
 
 import torch
-from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainer, Seq2SeqTrainingArguments
+from transformers import Seq2SeqTrainer
 
-from trident import metrics
-from trident.losses import LossInputs, MultiComponentLoss, StepContext
-from trident.losses.sequence import KINDS
+from trident.errors import NonFiniteTraining
+from trident.losses.multi import MultiComponentLoss
+from trident.losses.registry import LossInputs, StepContext
 from trident.schedules import progress_at
-
-
-class EncodedDataset(torch.utils.data.Dataset):
-    """Encoded features plus what sequence-level losses need per row: its record id, its
-    target text and (filled by fit) frozen-encoder embeddings of the target, keyed by encoder."""
-
-    def __init__(self, features: Sequence[dict], ids: Sequence[str] = (), references: Sequence[str] = ()):
-        self.features = [{**f, "idx": i} for i, f in enumerate(features)]
-        self.ids = list(ids)
-        self.references = list(references)
-        self.gold: dict[str, torch.Tensor] = {}
-
-    def __len__(self) -> int:
-        return len(self.features)
-
-    def __getitem__(self, i: int) -> dict:
-        return self.features[i]
-
-
-class NonFiniteTraining(RuntimeError):
-    pass
-
-
-def training_arguments(cfg, tcfg, run_dir: Path, report_to: list[str], do_eval: bool) -> Seq2SeqTrainingArguments:
-    return Seq2SeqTrainingArguments(
-        output_dir=str(run_dir / "checkpoints"),
-        per_device_train_batch_size=tcfg.batch_size,
-        per_device_eval_batch_size=cfg.eval.batch_size,
-        gradient_accumulation_steps=tcfg.grad_accum,
-        learning_rate=tcfg.lr,
-        weight_decay=tcfg.weight_decay,
-        warmup_steps=tcfg.warmup_ratio,  # a float in [0, 1) is a share of the total steps
-        lr_scheduler_type="linear",
-        max_grad_norm=tcfg.max_grad_norm,
-        num_train_epochs=tcfg.epochs,
-        max_steps=tcfg.max_steps,
-        bf16=tcfg.precision == "bf16",
-        fp16=tcfg.precision == "fp16",
-        logging_strategy="steps",
-        logging_steps=1,  # step_metrics.csv holds every optimizer step
-        save_strategy="steps" if tcfg.save_steps else "epoch",
-        save_steps=tcfg.save_steps or 500,
-        save_total_limit=tcfg.save_total_limit,
-        eval_strategy="epoch" if do_eval else "no",
-        predict_with_generate=True,
-        seed=cfg.seed,
-        data_seed=cfg.seed,
-        report_to=report_to or "none",
-        run_name=cfg.name,
-        disable_tqdm=not cfg.tracking.progress,
-        remove_unused_columns=False,
-        dataloader_num_workers=0,
-        dataloader_pin_memory=torch.cuda.is_available(),
-    )
-
-
-def set_generation(model, eval_cfg) -> None:
-    """Decoding settings for evaluation. For an encoder-decoder, max_length counts the decoder
-    start token, so it is max_new_tokens + 1 (setting both makes transformers warn on every batch)."""
-    model.generation_config.max_length = eval_cfg.max_new_tokens + 1
-    model.generation_config.num_beams = eval_cfg.num_beams
-
-
-def metrics_fn(tokenizer, references: list[list[str]]):
-    """compute_metrics for generation: decoded predictions against the original assertions."""
-
-    def compute(eval_pred) -> dict[str, float]:
-        preds = decode(tokenizer, eval_pred.predictions)
-        if len(preds) != len(references):
-            raise ValueError(f"{len(preds)} predictions for {len(references)} references")
-        compute.last_predictions = preds  # the final pass's predictions are saved with the run
-        return metrics.compute_all(preds, references)
-
-    compute.last_predictions = None
-    return compute
-
-
-def decode(tokenizer, token_ids) -> list[str]:
-    ids = token_ids[0] if isinstance(token_ids, tuple) else token_ids
-    ids = [[t for t in row if t >= 0] for row in ids.tolist()]  # -100 pads batches of different lengths
-    return tokenizer.batch_decode(ids, skip_special_tokens=True)
-
-
-class Collator:
-    """transformers' seq2seq collator (padding, decoder_input_ids from the labels) plus the
-    row indices and the critical-token masks, padded like the labels."""
-
-    def __init__(self, tokenizer, model):
-        self.base = DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100, padding=True)
-
-    def __call__(self, features: list[dict]) -> dict:
-        idx = torch.tensor([f["idx"] for f in features]) if "idx" in features[0] else None
-        critical = [f["critical"] for f in features] if "critical" in features[0] else None
-        batch = self.base([{k: v for k, v in f.items() if k not in ("idx", "critical")} for f in features])
-        if idx is not None:
-            batch["idx"] = idx
-        if critical is not None:
-            width = batch["labels"].shape[1]
-            batch["critical"] = torch.tensor([c + [0] * (width - len(c)) for c in critical])
-        return batch
-
-
-def collator(tokenizer, model) -> Collator:
-    return Collator(tokenizer, model)
 
 
 def grad_norm_cadence(every: int, seq_reward_every: int, has_sequence_terms: bool) -> int:
@@ -136,20 +31,29 @@ def grad_norm_cadence(every: int, seq_reward_every: int, has_sequence_terms: boo
     return math.ceil(every / seq_reward_every) * seq_reward_every
 
 
+LOSS_PARAMETERS_FILE = "loss_parameters.safetensors"
+
+
 class TridentTrainer(Seq2SeqTrainer):
+    """Seq2SeqTrainer with the multi-component loss. The loss's own trainable parameters
+    (`loss_parameters`, e.g. the contrastive projection) are trained with the student in their
+    own optimizer groups, clipped with it, and saved in (and restored from) every checkpoint,
+    but never in the saved student."""
+
     def __init__(self, *args, loss_fn: MultiComponentLoss, teacher=None, grad_norm_every: int = 0,
-                 max_nonfinite_steps: int = 10, max_target_len: int = 64, **kwargs):
+                 max_nonfinite_steps: int = 10, max_target_len: int = 64,
+                 loss_parameters: torch.nn.ModuleDict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.loss_fn = loss_fn
         self.teacher = teacher
-        if loss_fn.needs_teacher and teacher is None:
+        self.needs = loss_fn.needs
+        if self.needs.teacher_logits and teacher is None:
             raise ValueError("the loss needs a teacher (kl/jsd) but none was given")
         if teacher is not None:
             teacher.eval().requires_grad_(False)
             teacher.to(self.args.device)
-        self.needs = loss_fn.needs()
-        self.grad_norm_every = grad_norm_cadence(grad_norm_every, loss_fn.cfg.seq_reward_every,
-                                                 any(n in KINDS for n in loss_fn.names))
+        self.loss_parameters = (loss_parameters if loss_parameters is not None else torch.nn.ModuleDict()).to(self.args.device)
+        self.grad_norm_every = grad_norm_cadence(grad_norm_every, loss_fn.cfg.seq_reward_every, loss_fn.has_sequence_terms)
         self.max_nonfinite_steps = max_nonfinite_steps
         self.max_target_len = max_target_len
         # compute_loss returns a per-micro-batch mean, so the Trainer divides by the accumulation steps.
@@ -168,18 +72,17 @@ class TridentTrainer(Seq2SeqTrainer):
         ds = self.train_dataset if model.training else self.eval_dataset
         rows = idx.tolist() if idx is not None else []
         gold = {}
-        for need in self.needs:
-            if need.startswith("gold:") and idx is not None:
-                name = getattr(self.loss_fn.cfg, need[len("gold:"):])
-                if name in ds.gold:
-                    gold[name] = ds.gold[name][idx.cpu()].to(idx.device)
-        # Sampling and the projection live on the bare model, not a DDP/accelerate wrapper.
+        for key in self.needs.gold_embeddings:
+            name = getattr(self.loss_fn.cfg, key)
+            if idx is not None and name in ds.gold:
+                gold[name] = ds.gold[name][idx.cpu()].to(idx.device)
+        # Sampling lives on the bare model, not a DDP/accelerate wrapper.
         bare = self.accelerator.unwrap_model(model)
         return StepContext(
             model=bare, tokenizer=self.processing_class, model_inputs=model_inputs,
             references=[ds.references[i] for i in rows] if ds is not None and ds.references else [],
             record_ids=[ds.ids[i] for i in rows] if ds is not None and ds.ids else [],
-            gold_embeddings=gold, decoder_hidden=hidden, projection=getattr(bare, "trident_projection", None),
+            gold_embeddings=gold, decoder_hidden=hidden, parameters=self.loss_parameters,
             global_step=self.state.global_step, epoch=self.state.epoch or 0.0, training=model.training,
             max_target_len=self.max_target_len)
 
@@ -188,10 +91,10 @@ class TridentTrainer(Seq2SeqTrainer):
         idx = inputs.get("idx")
         critical = inputs.get("critical")
         model_inputs = {k: v for k, v in inputs.items() if k not in ("labels", "idx", "critical")}
-        want_hidden = "decoder_hidden" in self.needs
+        want_hidden = self.needs.decoder_hidden
         outputs = model(**model_inputs, output_hidden_states=want_hidden)
         teacher_logits = None
-        if self.loss_fn.needs_teacher:
+        if self.needs.teacher_logits:
             with torch.no_grad():
                 teacher_logits = self.teacher(**model_inputs).logits
         progress = progress_at(self.state.global_step, self.state.max_steps)
@@ -208,7 +111,7 @@ class TridentTrainer(Seq2SeqTrainer):
 
     def _grad_norms(self, model, terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """‖∂(weighted component)/∂θ‖ over the student's parameters, one autograd pass per component."""
-        params = [p for p in model.parameters() if p.requires_grad]
+        params = [p for p in model.parameters() if p.requires_grad]  # the student's, not the loss's own
         out = {}
         for name, term in terms.items():
             if not term.requires_grad:
@@ -228,6 +131,11 @@ class TridentTrainer(Seq2SeqTrainer):
     # -- non-finite steps -----------------------------------------------------------------
     def create_optimizer(self, *args, **kwargs):
         optimizer = super().create_optimizer(*args, **kwargs)
+        if len(self.loss_parameters):  # weights decay like the student's; biases do not
+            named = list(self.loss_parameters.named_parameters())
+            optimizer.add_param_group({"params": [p for n, p in named if not n.endswith("bias")],
+                                       "weight_decay": self.args.weight_decay})
+            optimizer.add_param_group({"params": [p for n, p in named if n.endswith("bias")], "weight_decay": 0.0})
         inner_step = optimizer.step
 
         def guarded_step(*a, **kw):
@@ -237,7 +145,10 @@ class TridentTrainer(Seq2SeqTrainer):
             self._nonfinite_loss = False
             if finite:
                 self.nonfinite_in_a_row = 0
-                return inner_step(*a, **kw)
+                out = inner_step(*a, **kw)
+                # The Trainer zeroes the student's gradients after each step, not the loss's own.
+                self.loss_parameters.zero_grad(set_to_none=True)
+                return out
             optimizer.zero_grad(set_to_none=True)
             self.nonfinite_in_a_row += 1
             self.nonfinite_total += 1
@@ -250,6 +161,33 @@ class TridentTrainer(Seq2SeqTrainer):
 
         optimizer.step = guarded_step
         return optimizer
+
+    def _clip_grad_norm(self, model):
+        if not len(self.loss_parameters):
+            return super()._clip_grad_norm(model)
+        params = [*model.parameters(), *self.loss_parameters.parameters()]
+        return self.accelerator.clip_grad_norm_(params, self.args.max_grad_norm)
+
+    # -- the loss's parameters in checkpoints ---------------------------------------------
+    def save_model(self, output_dir: str | None = None, _internal_call: bool = False):
+        super().save_model(output_dir, _internal_call)
+        # Checkpoints only (the Trainer's internal call), and before trainer_state.json is
+        # written, so a checkpoint counted complete holds them.
+        if _internal_call and len(self.loss_parameters) and output_dir and self.args.should_save:
+            from safetensors.torch import save_file
+
+            state = {k: v.detach().cpu().contiguous() for k, v in self.loss_parameters.state_dict().items()}
+            save_file(state, str(Path(output_dir) / LOSS_PARAMETERS_FILE))
+
+    def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None):
+        super()._load_from_checkpoint(resume_from_checkpoint, model)
+        path = Path(resume_from_checkpoint) / LOSS_PARAMETERS_FILE
+        if len(self.loss_parameters):
+            if not path.exists():
+                raise FileNotFoundError(f"{path} is missing: this checkpoint was saved without the loss's parameters")
+            from safetensors.torch import load_file
+
+            self.loss_parameters.load_state_dict(load_file(str(path), device=str(self.args.device)))
 
     # -- logging --------------------------------------------------------------------------
     def _record(self, total, parts, batch_size: int, progress: float) -> None:

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from trident.errors import BadRecord, DataError
+
 PLACEHOLDER = "<AssertPlaceHolder>;"
 SPLITS = ("train", "val", "test")
 
@@ -37,16 +39,6 @@ class Record:
 
 BOM = b"\xef\xbb\xbf"
 GZIP_MAGIC = b"\x1f\x8b"
-
-
-class DataError(ValueError):
-    """A data file or folder that cannot be read as records; the message names it."""
-
-
-class BadRecord(DataError):
-    def __init__(self, path: Path, line: int, reason: str, detail: str):
-        self.path, self.line, self.reason, self.detail = path, line, reason, detail
-        super().__init__(f"{path}:{line}: {detail}")
 
 
 def _plain_lines(path: Path) -> Iterator[tuple[int, bytes]]:

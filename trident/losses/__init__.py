@@ -1,6 +1,4 @@
-"""Loss components (registered in `registry`) and their weighted sum."""
-from trident.losses import contrastive, sequence, token  # noqa: F401  (register their components)
-from trident.losses.multi import MultiComponentLoss
-from trident.losses.registry import COMPONENTS, LossInputs, StepContext, register_component
+"""Loss components, their registry and catalog, and their weighted sum (`multi.MultiComponentLoss`).
 
-__all__ = ["COMPONENTS", "LossInputs", "MultiComponentLoss", "StepContext", "register_component"]
+Import from the submodules: `registry` (types and registration, safe anywhere), `catalog`
+(the built-ins, plugins), `multi` (the weighted sum the trainer calls)."""

@@ -17,15 +17,16 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from trident.losses.registry import LossInputs, register_component
+from trident.losses.registry import LossInputs
 
 
 def pooled_student_embedding(inputs: LossInputs) -> torch.Tensor:
     ctx = inputs.context
+    projection = ctx.parameters["contrastive"]
     hidden = ctx.decoder_hidden.float()
     mask = (inputs.labels != -100).unsqueeze(-1).to(hidden.dtype)
     pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-    return F.normalize(ctx.projection(pooled.to(ctx.projection.weight.dtype)).float(), dim=-1)
+    return F.normalize(projection(pooled.to(projection.weight.dtype)).float(), dim=-1)
 
 
 def info_nce(student: torch.Tensor, gold: torch.Tensor, tau: float, duplicate: torch.Tensor | None = None) -> torch.Tensor:
@@ -35,10 +36,16 @@ def info_nce(student: torch.Tensor, gold: torch.Tensor, tau: float, duplicate: t
     return F.cross_entropy(logits, torch.arange(len(student), device=student.device))
 
 
-@register_component("contrastive", needs=("gold:contrastive_model", "decoder_hidden", "projection"))
+def make_projection(cfg, d_model: int) -> torch.nn.Module:
+    """The trained map from the student's decoder states into the frozen encoder's space."""
+    from trident.encoders import embedding_dim
+
+    return torch.nn.Linear(d_model, embedding_dim(cfg.contrastive_model))
+
+
 def contrastive(inputs: LossInputs, cfg) -> torch.Tensor | None:
     ctx = inputs.context
-    if ctx is None or ctx.decoder_hidden is None or ctx.projection is None:
+    if ctx is None or ctx.decoder_hidden is None or ctx.parameters is None or "contrastive" not in ctx.parameters:
         return None
     gold = ctx.gold_embeddings[cfg.contrastive_model].to(ctx.decoder_hidden.device).float()
     refs = ctx.references

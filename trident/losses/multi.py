@@ -6,30 +6,42 @@ logging; a component that is not computed on a step (None) adds nothing and is n
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 
-from trident.config import AUTO
-from trident.losses.balance import CORE, recommend_beta
-from trident.losses.registry import COMPONENTS, LossInputs, StepContext, check_components
-from trident.losses.sequence import KINDS
+from trident.losses import catalog, sequence
+from trident.losses.registry import LossInputs, Needs, StepContext
 from trident.schedules import weight_at
 
 
 class MultiComponentLoss:
     def __init__(self, loss_cfg):
-        check_components(loss_cfg.components)
         self.cfg = loss_cfg
-        self.names = list(loss_cfg.components)
-        self.auto_beta: float | None = None
-        self._sums: dict[str, float] = {}
-        self._counts: dict[str, int] = {}
+        self.components = catalog.resolve(loss_cfg.components, loss_cfg.plugins)
+        self.names = list(self.components)
+        self.scales = {n: c.scale(loss_cfg) for n, c in self.components.items() if c.scale is not None}
+        self.rewards = tuple(n for n, c in self.components.items() if c.kind == "sequence")
 
     @property
-    def needs_teacher(self) -> bool:
-        return any(COMPONENTS[n].needs_teacher for n in self.names)
+    def needs(self) -> Needs:
+        out = Needs()
+        for c in self.components.values():
+            out = out | c.needs
+        return out
 
-    def needs(self) -> set[str]:
-        return set().union(*(COMPONENTS[n].needs for n in self.names))
+    @property
+    def has_sequence_terms(self) -> bool:
+        return bool(self.rewards)
+
+    def make_parameters(self, d_model: int) -> torch.nn.ModuleDict:
+        """The components' trainable parameters for a student of width `d_model`, by component name."""
+        return torch.nn.ModuleDict({n: c.parameters(self.cfg, d_model) for n, c in self.components.items()
+                                    if c.parameters is not None})
+
+    def chosen_scales(self) -> dict[str, Optional[float]]:
+        """Each scaled component's β as chosen during training (None where it is fixed or not chosen yet)."""
+        return {n: s.chosen() for n, s in self.scales.items()}
 
     def weights(self, progress: float) -> dict[str, float]:
         return {n: weight_at(c.schedule, c.start, c.end, progress, step_at=c.step_at)
@@ -42,41 +54,28 @@ class MultiComponentLoss:
             inputs.progress = progress
         ctx = inputs.context if inputs.context is not None else StepContext(training=False)
         inputs.context = ctx
-        ctx.cache["active"] = tuple(n for n in self.names if n in KINDS)
-        if self.auto_beta is not None:
-            ctx.cache["auto_beta"] = self.auto_beta
+        if self.rewards and inputs.rewards is None and sequence.due(ctx, self.cfg):
+            # one sampling pass serves every reward of the step
+            inputs.rewards = sequence.sample_rewards(inputs, self.cfg, self.rewards)
         logits = inputs.student_logits
         total = logits.new_zeros((), dtype=torch.promote_types(logits.dtype, torch.float32))
         parts: dict[str, torch.Tensor] = {}
         terms: dict[str, torch.Tensor] = {}
         for name, weight in self.weights(inputs.progress).items():
-            comp = COMPONENTS[name]
+            comp = self.components[name]
             raw = comp.fn(inputs, self.cfg)
             if raw is None:
                 continue
-            scale = comp.scale(self.cfg, ctx) if comp.scale is not None else 1.0
+            scale = self.scales[name].value() if name in self.scales else 1.0
             weighted = weight * scale * raw
             total = total + weighted
             terms[name] = weighted
             parts[f"{name}/raw"] = raw.detach()
             parts[f"{name}/weight"] = torch.tensor(weight)
-            if comp.scale is not None:
+            if name in self.scales:
                 parts[f"{name}/scale"] = torch.tensor(scale)
             parts[f"{name}/weighted"] = weighted.detach()
             if ctx.training:
-                self._observe(name, float(raw.detach()))
+                for s in self.scales.values():
+                    s.observe(name, float(raw.detach()), comp.core)
         return total, parts, terms
-
-    def _observe(self, name: str, value: float) -> None:
-        if value != value:  # NaN says nothing about magnitude
-            return
-        self._sums[name] = self._sums.get(name, 0.0) + abs(value)
-        self._counts[name] = self._counts.get(name, 0) + 1
-        if (self.cfg.semantic_loss_scale == AUTO and self.auto_beta is None and name == "semantic"
-                and self._counts[name] >= self.cfg.semantic_auto_warmup):
-            core = [self._sums[n] / self._counts[n] for n in self.names if n in CORE and self._counts.get(n)]
-            if core:
-                beta = recommend_beta(sum(core) / len(core), self._sums[name] / self._counts[name])
-                if beta == beta:
-                    self.auto_beta = beta
-                    print(f"[trident] semantic_loss_scale=auto: β = {beta:.4g} after {self._counts[name]} observations")

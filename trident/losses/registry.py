@@ -1,24 +1,63 @@
-"""The one place loss components register themselves.
+"""Where loss components and rewards are registered, and the types they see.
 
-Adding a component is one function plus one `@register_component(...)` line; configs name
-components by these keys (`loss.components.<name>`).
+A component is one function `(LossInputs, LossConfig) -> scalar tensor | None` plus a
+`Component` record that describes it: its kind, whether it is a core loss for β balancing,
+what it needs from the training step, an optional scale (β) and optional trainable
+parameters. Built-in components are registered in `trident.losses.catalog`; a user's own
+module registers the same way and is named in `loss.plugins`:
+
+    from trident.losses.registry import Needs, register_component
+
+    @register_component("length_penalty", kind="token", doc="mean predicted length / target length")
+    def length_penalty(inputs, cfg):
+        ...
+
+A reward (a score in [0, 1] of decoded text against its reference) becomes a sequence
+component trained by the self-critical term with one call,
+`trident.losses.sequence.register_reward`.
+
+This module imports nothing from the loss implementations, so it is safe to import from
+anywhere (plugins, the catalog, the trainer).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import Any, Callable, Literal, Optional, Protocol
 
 import torch
 
-if TYPE_CHECKING:
-    from trident.config import LossConfig
+Kind = Literal["token", "sequence", "representation"]
+KINDS: tuple[Kind, ...] = ("token", "sequence", "representation")
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What a component reads from the training step beyond the student's logits and labels."""
+
+    teacher_logits: bool = False
+    decoder_hidden: bool = False  # the student's last decoder layer, [batch, target_len, d_model]
+    gold_embeddings: tuple[str, ...] = ()  # LossConfig keys naming encoders whose target embeddings it reads
+
+    def __or__(self, other: "Needs") -> "Needs":
+        return Needs(self.teacher_logits or other.teacher_logits, self.decoder_hidden or other.decoder_hidden,
+                     tuple(dict.fromkeys(self.gold_embeddings + other.gold_embeddings)))
+
+
+class Scale(Protocol):
+    """A multiplier of a component's value and gradient (β of `semantic`): fixed, or chosen
+    during training from what `observe` is shown."""
+
+    def value(self) -> float: ...
+
+    def observe(self, name: str, raw: float, core: bool) -> None: ...
+
+    def chosen(self) -> Optional[float]: ...
 
 
 @dataclass
 class StepContext:
-    """What sequence-level components need beyond logits: the student itself, its inputs, the
-    reference texts and ids of the batch, and a per-micro-batch cache that lets several
-    components share one expensive computation (one sampling pass serves semantic, pans, ast)."""
+    """The training step, for components that need more than logits: the student, its inputs,
+    the batch's reference texts and ids, and what the component's `Needs` asked for."""
 
     model: Any = None
     tokenizer: Any = None
@@ -27,12 +66,21 @@ class StepContext:
     record_ids: list = field(default_factory=list)
     gold_embeddings: dict = field(default_factory=dict)  # encoder name -> [batch, dim] unit-norm target embeddings
     decoder_hidden: Optional[torch.Tensor] = None  # [batch, target_len, d_model], student's last decoder layer
-    projection: Any = None  # trained map from decoder states to the contrastive encoder's space
+    parameters: Any = None  # torch.nn.ModuleDict: each component's trainable loss parameters, by name
     global_step: int = 0
     epoch: float = 0.0
     training: bool = True
     max_target_len: int = 64
-    cache: dict = field(default_factory=dict)
+
+
+@dataclass
+class SampledRewards:
+    """One sampling pass per micro-batch, shared by every active reward (see losses.sequence)."""
+
+    sample: torch.Tensor  # [n, len] sampled token ids (pad after eos)
+    logp: torch.Tensor  # [n] log p(sample) / max_target_len, carries gradient
+    sample_scores: dict[str, torch.Tensor]  # reward -> [n]
+    baseline_scores: dict[str, torch.Tensor]
 
 
 @dataclass
@@ -45,51 +93,67 @@ class LossInputs:
     critical: Optional[torch.Tensor] = None  # [batch, target_len] 1 where a target token decides the assertion
     progress: float = 0.0  # optimizer step / total steps
     context: Optional[StepContext] = None
+    rewards: Optional[SampledRewards] = None  # set on the steps where the sequence terms are computed
 
 
 # A component returns a scalar tensor, or None when it is not computed on this step
 # (sequence-level terms run every `seq_reward_every` steps).
-ComponentFn = Callable[[LossInputs, "LossConfig"], Optional[torch.Tensor]]
+# (The config is trident.config.LossConfig; not imported here, so that config may consult this registry.)
+ComponentFn = Callable[[LossInputs, Any], Optional[torch.Tensor]]
 
 
 @dataclass(frozen=True)
 class Component:
     name: str
     fn: ComponentFn
-    needs_teacher: bool
-    needs: frozenset = frozenset()  # "gold:<config key of an encoder>", "decoder_hidden", "projection"
-    scale: Optional[Callable] = None  # (cfg, context) -> float multiplying value and gradient (β for semantic)
+    kind: Kind
+    doc: str = ""
+    core: bool = False  # a core distillation loss: β balancing brings other terms level with these
+    needs: Needs = Needs()
+    scale: Optional[Callable[[Any], Scale]] = None  # builds the component's β
+    # (loss config, student's d_model) -> the component's trainable parameters; trained with the
+    # student in their own optimizer group and saved in checkpoints, never in the saved student.
+    parameters: Optional[Callable[[Any, int], torch.nn.Module]] = None
+
+
+@dataclass(frozen=True)
+class Reward:
+    """A score in [0, 1] of decoded texts against their references (higher is better).
+    `score(texts, references, gold, cfg, device) -> [n]`; `gold` holds the references'
+    embeddings by encoder name when the reward's `needs` asked for them."""
+
+    name: str
+    score: Callable[..., torch.Tensor]
+    doc: str = ""
+    needs: Needs = Needs()
 
 
 COMPONENTS: dict[str, Component] = {}
-
-# Named in the Trident design but not built yet: a config naming them must fail loudly,
-# never train without them.
-PLANNED: dict[str, str] = {}
+REWARDS: dict[str, Reward] = {}
 
 
-def register_component(name: str, needs_teacher: bool = False, needs: tuple = (),
-                       scale: Optional[Callable] = None) -> Callable[[ComponentFn], ComponentFn]:
+def add_component(component: Component) -> Component:
+    if component.kind not in KINDS:
+        raise ValueError(f"loss component {component.name!r}: kind must be one of {', '.join(KINDS)}, not {component.kind!r}")
+    if component.name in COMPONENTS:
+        raise ValueError(f"loss component {component.name!r} registered twice")
+    COMPONENTS[component.name] = component
+    return component
+
+
+def register_component(name: str, kind: Kind = "token", doc: str = "", core: bool = False, needs: Needs = Needs(),
+                       scale=None, parameters=None) -> Callable[[ComponentFn], ComponentFn]:
+    """Decorator form of `add_component`, for a component in one function."""
     def add(fn: ComponentFn) -> ComponentFn:
-        if name in COMPONENTS:
-            raise ValueError(f"loss component {name!r} registered twice")
-        COMPONENTS[name] = Component(name, fn, needs_teacher, frozenset(needs), scale)
+        add_component(Component(name, fn, kind, doc or (fn.__doc__ or "").strip().split("\n")[0], core, needs,
+                                scale, parameters))
         return fn
     return add
 
 
-def check_components(names) -> None:
-    from trident.config import ConfigError
-
-    import trident.losses  # noqa: F401  (registers every built-in component)
-
-    if not names:
-        raise ConfigError("loss.components is empty: name at least one component")
-    for name in names:
-        if name in COMPONENTS:
-            continue
-        if name in PLANNED:
-            raise ConfigError(
-                f"loss component {name!r} ({PLANNED[name]}) is not implemented in this version of trident; "
-                f"remove it from loss.components (available: {', '.join(sorted(COMPONENTS))})")
-        raise ConfigError(f"unknown loss component {name!r}; available: {', '.join(sorted(COMPONENTS))}")
+def add_reward(reward: Reward, component: Component) -> Reward:
+    if reward.name in REWARDS:
+        raise ValueError(f"reward {reward.name!r} registered twice")
+    add_component(component)
+    REWARDS[reward.name] = reward
+    return reward

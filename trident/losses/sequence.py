@@ -34,25 +34,13 @@ from __future__ import annotations
 
 import math
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from trident import metrics
-from trident.config import AUTO
 from trident.encoders import embed
-from trident.losses.registry import LossInputs, register_component
-
-KINDS = ("semantic", "pans", "ast")
-
-
-@dataclass
-class SampleRewards:
-    sample: torch.Tensor  # [n, len] sampled token ids (pad after eos)
-    logp: torch.Tensor  # [n] log p(sample) / max_target_len (see normalised_logprob), carries gradient
-    sample_scores: dict[str, torch.Tensor]  # kind -> [n]
-    baseline_scores: dict[str, torch.Tensor]
+from trident.losses.registry import Component, LossInputs, Needs, Reward, SampledRewards, add_reward
 
 
 def normalised_logprob(token_logp: torch.Tensor, mask: torch.Tensor, norm: float) -> torch.Tensor:
@@ -83,9 +71,10 @@ def self_critical_loss(logp: torch.Tensor, sample_score: torch.Tensor, baseline_
     return -((sample_score - baseline_score).detach() * logp).mean()
 
 
-def _due(inputs: LossInputs, cfg) -> bool:
-    ctx = inputs.context
-    return ctx is not None and ctx.training and ctx.model is not None and ctx.global_step % cfg.seq_reward_every == 0
+def due(context, cfg) -> bool:
+    """Whether the self-critical term is computed on this step (training, every seq_reward_every steps)."""
+    return (context is not None and context.training and context.model is not None
+            and context.global_step % cfg.seq_reward_every == 0)
 
 
 def _cut_at_eos(ids: torch.Tensor, eos: int, pad: int) -> torch.Tensor:
@@ -93,13 +82,6 @@ def _cut_at_eos(ids: torch.Tensor, eos: int, pad: int) -> torch.Tensor:
     is_eos = ids == eos
     after = (is_eos.cumsum(-1) - is_eos.long()) > 0
     return ids.masked_fill(after, pad)
-
-
-def semantic_reward(embeddings: torch.Tensor, ref_emb: torch.Tensor) -> torch.Tensor:
-    """(1 + cosine) / 2 of unit-norm embeddings [n, dim] and their references: a reward in
-    [0, 1] like PANS and AST validity (a raw cosine can be negative, e.g. −0.1 for unrelated
-    text), so the logged 1 − reward stays in [0, 1]. Clamped against rounding."""
-    return ((1.0 + (embeddings * ref_emb).sum(-1)) / 2.0).clamp(0.0, 1.0)
 
 
 @contextmanager
@@ -113,28 +95,22 @@ def _dropout_off(model):
         model.train(was_training)
 
 
-def _scores(kinds, sample_texts: list[str], base_texts: list[str], refs: list[str], ref_emb, cfg, device):
-    """Scores of the samples and of the baselines, each kind -> [n]. The semantic encoder sees
-    both sets in one batch (one call instead of two is most of its cost at this size)."""
-    n = len(sample_texts)
-    sample, base = {}, {}
-    if "semantic" in kinds:
-        sim = semantic_reward(embed(sample_texts + base_texts, cfg.semantic_model, device), torch.cat([ref_emb, ref_emb]))
-        sample["semantic"], base["semantic"] = sim[:n], sim[n:]
-    for kind, score in (("pans", lambda t, r: metrics.pans([t], [r.split("\n")])),
-                        # the `ast` reward asks for assertions, not just any statement that parses
-                        ("ast", lambda t, r: metrics.assertion_validity([t]))):
-        if kind in kinds:
-            sample[kind] = torch.tensor([score(t, r) for t, r in zip(sample_texts, refs)], device=device)
-            base[kind] = torch.tensor([score(t, r) for t, r in zip(base_texts, refs)], device=device)
-    return sample, base
+def gold_for(needs: Needs, cfg, context, n: int, device) -> dict:
+    """The first `n` rows' reference embeddings for every encoder `needs` names, by encoder name."""
+    out = {}
+    for key in needs.gold_embeddings:
+        name = getattr(cfg, key)
+        gold = context.gold_embeddings.get(name)
+        out[name] = gold[:n].to(device) if gold is not None else embed(context.references[:n], name, device)
+    return out
 
 
-def sample_rewards(inputs: LossInputs, cfg, kinds: tuple[str, ...]) -> SampleRewards:
-    """Sample, score and compute log p(sample) once per micro-batch; cached for all kinds."""
+def sample_rewards(inputs: LossInputs, cfg, rewards: tuple[str, ...]) -> SampledRewards:
+    """Sample once for the micro-batch, score the samples and the baselines with every reward in
+    `rewards`, and compute log p(sample) with gradient."""
+    from trident.losses.registry import REWARDS
+
     ctx = inputs.context
-    if "scst" in ctx.cache:
-        return ctx.cache["scst"]
     model, tok = ctx.model, ctx.tokenizer
     batch = inputs.labels.shape[0]
     n = max(1, math.ceil(batch * cfg.seq_reward_fraction))
@@ -153,38 +129,57 @@ def sample_rewards(inputs: LossInputs, cfg, kinds: tuple[str, ...]) -> SampleRew
     argmax = _cut_at_eos(argmax.masked_fill(inputs.labels[:n] == -100, tok.pad_token_id), tok.eos_token_id, tok.pad_token_id)
     sample_texts = tok.batch_decode(sample, skip_special_tokens=True)
     base_texts = tok.batch_decode(argmax, skip_special_tokens=True)
-    ref_emb = None
-    if "semantic" in kinds:
-        gold = ctx.gold_embeddings.get(cfg.semantic_model)
-        ref_emb = gold[:n].to(device) if gold is not None else embed(refs, cfg.semantic_model, device)
-    result = SampleRewards(sample, logp, *_scores(kinds, sample_texts, base_texts, refs, ref_emb, cfg, device))
-    ctx.cache["scst"] = result
-    return result
+    sample_scores, base_scores = {}, {}
+    for name in rewards:
+        reward = REWARDS[name]
+        gold = gold_for(reward.needs, cfg, ctx, n, device)
+        # Samples and baselines in one call: for an encoder, one batch instead of two is most of its cost here.
+        both = reward.score(sample_texts + base_texts, refs + refs, {k: torch.cat([v, v]) for k, v in gold.items()},
+                            cfg, device)
+        sample_scores[name], base_scores[name] = both[:n], both[n:]
+    return SampledRewards(sample, logp, sample_scores, base_scores)
 
 
-def semantic_scale(cfg, ctx) -> float:
-    """β: the configured number (a float once the config is loaded), or with `auto` the value
-    MultiComponentLoss chose after its warm-up (1 until then)."""
-    if cfg.semantic_loss_scale == AUTO:
-        return ctx.cache.get("auto_beta", 1.0) if ctx is not None else 1.0
-    return cfg.semantic_loss_scale
-
-
-def _component(kind: str):
+def self_critical_term(reward: str):
+    """The component of `reward`: a value of 1 − mean sample score with the self-critical gradient."""
     def fn(inputs: LossInputs, cfg):
-        if not _due(inputs, cfg):
+        r = inputs.rewards
+        if r is None or reward not in r.sample_scores:
             return None
-        active = tuple(k for k in KINDS if k in inputs.context.cache.get("active", KINDS))
-        r = sample_rewards(inputs, cfg, active)
-        score = r.sample_scores[kind]
-        surrogate = self_critical_loss(r.logp, score, r.baseline_scores[kind])
+        score = r.sample_scores[reward]
+        surrogate = self_critical_loss(r.logp, score, r.baseline_scores[reward])
         raw = 1.0 - score.mean()
         return surrogate + (raw - surrogate).detach()
 
-    fn.__name__ = f"{kind}_term"
+    fn.__name__ = f"{reward}_term"
     return fn
 
 
-register_component("semantic", needs=("gold:semantic_model",), scale=semantic_scale)(_component("semantic"))
-register_component("pans")(_component("pans"))
-register_component("ast")(_component("ast"))
+def register_reward(name: str, score, doc: str = "", needs: Needs = Needs(), scale=None) -> Reward:
+    """Register `score(texts, references, gold, cfg, device) -> [n] in [0, 1]` as a reward and
+    as the sequence component `name` that the self-critical term trains with it."""
+    reward = Reward(name, score, doc, needs)
+    add_reward(reward, Component(name, self_critical_term(name), "sequence", doc, needs=needs, scale=scale))
+    return reward
+
+
+# -- the built-in rewards ---------------------------------------------------------------------
+
+def semantic_reward(embeddings: torch.Tensor, ref_emb: torch.Tensor) -> torch.Tensor:
+    """(1 + cosine) / 2 of unit-norm embeddings [n, dim] and their references: a reward in
+    [0, 1] like PANS and AST validity (a raw cosine can be negative, e.g. −0.1 for unrelated
+    text), so the logged 1 − reward stays in [0, 1]. Clamped against rounding."""
+    return ((1.0 + (embeddings * ref_emb).sum(-1)) / 2.0).clamp(0.0, 1.0)
+
+
+def semantic_score(texts, references, gold, cfg, device) -> torch.Tensor:
+    return semantic_reward(embed(texts, cfg.semantic_model, device), gold[cfg.semantic_model])
+
+
+def pans_score(texts, references, gold, cfg, device) -> torch.Tensor:
+    return torch.tensor([metrics.pans([t], [r.split("\n")]) for t, r in zip(texts, references)], device=device)
+
+
+def assertion_score(texts, references, gold, cfg, device) -> torch.Tensor:
+    # the `ast` reward asks for assertions, not just any statement that parses
+    return torch.tensor([metrics.assertion_validity([t]) for t in texts], device=device)

@@ -16,7 +16,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from trident.losses.registry import LossInputs, register_component
+from trident.losses.registry import LossInputs
 from trident.schedules import weight_at
 
 
@@ -97,13 +97,11 @@ def _teacher(inputs: LossInputs) -> torch.Tensor:
     return inputs.teacher_logits
 
 
-@register_component("ce")
 def ce(inputs: LossInputs, cfg) -> torch.Tensor:
     weights = critical_token_weights(inputs, cfg)
     return masked_mean(token_nll(inputs.student_logits, inputs.labels), inputs.labels, weights)
 
 
-@register_component("focal")
 def focal(inputs: LossInputs, cfg) -> torch.Tensor:
     nll = token_nll(inputs.student_logits, inputs.labels)
     p = torch.exp(-nll)
@@ -111,14 +109,12 @@ def focal(inputs: LossInputs, cfg) -> torch.Tensor:
     return masked_mean(cfg.focal_alpha * (1.0 - p).pow(cfg.focal_gamma) * nll, inputs.labels, weights)
 
 
-@register_component("kl", needs_teacher=True)
 def kl(inputs: LossInputs, cfg) -> torch.Tensor:
     t = temperature_at(cfg, inputs.progress)
     per_token = kl_per_token(_soft(_teacher(inputs), t), _soft(inputs.student_logits, t))
     return masked_mean(per_token, inputs.labels) * t * t
 
 
-@register_component("jsd", needs_teacher=True)
 def jsd(inputs: LossInputs, cfg) -> torch.Tensor:
     t = temperature_at(cfg, inputs.progress)
     per_token = jsd_per_token(_soft(_teacher(inputs), t), _soft(inputs.student_logits, t), cfg.jsd_beta)

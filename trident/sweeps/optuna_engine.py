@@ -27,7 +27,8 @@ from optuna.trial import TrialState
 from transformers import TrainerCallback
 
 from trident.sweeps import distributions
-from trident.sweeps.spec import SweepError, SweepSpec, agent_command, decode_value, encode_value, train_argv
+from trident.errors import RunDirError, SweepError
+from trident.sweeps.spec import SweepSpec, agent_command, decode_value, encode_value, train_argv
 
 STUDIES_DIR = Path("sweeps/studies")
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -162,10 +163,8 @@ def run_name(spec: SweepSpec, study: optuna.Study, trial: optuna.Trial) -> str:
 
 
 def objective_for(spec: SweepSpec, study: optuna.Study):
-    from trident.cli import split_config_args
-    from trident.config import load_config
+    from trident.config import load_run_config
     from trident.distill import distill
-    from trident.runs import RunDirError
 
     def objective(trial: optuna.Trial) -> float:
         params = suggest(trial, spec)
@@ -177,12 +176,13 @@ def objective_for(spec: SweepSpec, study: optuna.Study):
                 raise optuna.TrialPruned(f"grid point already taken by trial {first}")
         argv = train_argv(spec, params)
         trial.set_user_attr("command", shlex.join(agent_command(spec, params)))
-        config_path, overrides = split_config_args(argv)
-        cfg = load_config(config_path, overrides)
-        cfg.name = run_name(spec, study, trial)
-        cfg.tracking.wandb_group = cfg.tracking.wandb_group or spec.name
-        cfg.tracking.sweep = spec.name
-        cfg.tracking.trial = trial.number
+        group = load_run_config(argv).tracking.wandb_group or spec.name
+
+        def trial_config(name: str):
+            return load_run_config(argv, {"name": name, "tracking": {"wandb_group": group, "sweep": spec.name,
+                                                                     "trial": trial.number}})
+
+        cfg = trial_config(run_name(spec, study, trial))
         trial.set_user_attr("run_dir", str(cfg.run_dir))
         try:  # the study owns its trials' directories: one left by an earlier study of this name is replaced
             summary = distill(cfg, callbacks=[ReportToTrial(trial, metric_key(spec))], overwrite=True)
@@ -191,7 +191,7 @@ def objective_for(spec: SweepSpec, study: optuna.Study):
             if cfg.name == own:
                 raise
             # The retried trial's worker still runs (only its heartbeats stopped): leave it its directory.
-            cfg.name = own
+            cfg = trial_config(own)
             trial.set_user_attr("run_dir", str(cfg.run_dir))
             summary = distill(cfg, callbacks=[ReportToTrial(trial, metric_key(spec))], overwrite=True)
         if spec.method == "grid":
@@ -202,9 +202,9 @@ def objective_for(spec: SweepSpec, study: optuna.Study):
                 trial.set_user_attr("duplicate_of", first)
                 raise optuna.TrialPruned(f"grid point also run by trial {first}, which keeps it")
         for k in ("f1", "pans", "ast_validity", "assertion_validity", "exact_match", "bleu"):
-            trial.set_user_attr(k, summary["val_metrics"].get(k))
-        trial.set_user_attr("wall_time_s", summary["wall_time_s"])  # the run's own time, not its teacher's
-        return float(summary["val_metrics"][metric_key(spec)])
+            trial.set_user_attr(k, summary.val_metrics.get(k))
+        trial.set_user_attr("wall_time_s", summary.wall_time_s)  # the run's own time, not its teacher's
+        return float(summary.val_metrics[metric_key(spec)])
 
     return objective
 

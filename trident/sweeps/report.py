@@ -7,10 +7,10 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
+from trident.rundir import RunDir
 from trident.sweeps.intervals import LEVEL, F1Interval, bootstrap_f1, read_counts, separation
 from trident.sweeps.spec import SweepSpec, decode_value
 
-PREDICTIONS = Path("eval") / "val" / "predictions.jsonl"
 
 
 def _real_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
@@ -22,8 +22,9 @@ def f1_draws(study: optuna.Study, seed: int = 0):
     counts = {}
     for t in _real_trials(study):
         run_dir = t.user_attrs.get("run_dir")
-        if t.state == TrialState.COMPLETE and run_dir and (Path(run_dir) / PREDICTIONS).exists():
-            counts[t.number] = read_counts(Path(run_dir) / PREDICTIONS)
+        predictions = RunDir(Path(run_dir)).predictions("val") if run_dir else None
+        if t.state == TrialState.COMPLETE and predictions is not None and predictions.exists():
+            counts[t.number] = read_counts(predictions)
     return bootstrap_f1(counts, seed)
 
 

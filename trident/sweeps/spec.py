@@ -18,11 +18,8 @@ from typing import Any
 
 import yaml
 
+from trident.errors import SweepError
 from trident.sweeps import distributions
-
-
-class SweepError(ValueError):
-    pass
 
 
 @dataclass

@@ -10,7 +10,8 @@ import re
 import shutil
 import subprocess
 
-from trident.sweeps.spec import SweepError, SweepSpec
+from trident.errors import SweepError
+from trident.sweeps.spec import SweepSpec
 
 
 def sweep_id_from(output: str) -> str:

@@ -1,0 +1,103 @@
+"""The package's shape: no import cycles in trident/, nothing imported from outside it, no
+module taking another's private names. Read from the source (every import statement, also
+those inside functions), so a late import cannot hide a cycle."""
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1] / "trident"
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in ROOT.rglob("*.py"):
+        parts = path.relative_to(ROOT.parent).with_suffix("").parts
+        out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return out
+
+
+def _imports(name: str, path: Path, modules: dict[str, Path]):
+    """(imported trident module, names taken from it) for every import statement of `name`."""
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, ()
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            for alias in node.names:
+                sub = f"{base}.{alias.name}"
+                yield (sub, ()) if sub in modules else (base, (alias.name,))
+
+
+def _graph():
+    modules = _modules()
+    graph = {m: set() for m in modules}
+    for name, path in modules.items():
+        for target, _ in _imports(name, path, modules):
+            if target in modules and target != name and not name.startswith(target + "."):
+                graph[name].add(target)
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (iterative Tarjan)."""
+    index, low, on, stack, out, counter = {}, {}, set(), [], [], [0]
+
+    def visit(root):
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter[0]; counter[0] += 1; stack.append(root); on.add(root)
+        while work:
+            node, children = work[-1]
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = counter[0]; counter[0] += 1; stack.append(child); on.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                    break
+                if child in on:
+                    low[node] = min(low[node], index[child])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        top = stack.pop(); on.discard(top); component.append(top)
+                        if top == node:
+                            break
+                    if len(component) > 1:
+                        out.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return out
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_trident_has_no_import_cycle():
+    assert _cycles(_graph()) == []
+
+
+def test_trident_imports_nothing_from_the_analysis_scripts_or_tests():
+    modules = _modules()
+    for name, path in modules.items():
+        for target, _ in _imports(name, path, modules):
+            top = target.split(".")[0]
+            assert top not in ("analysis", "tests", "benchmarks"), f"{name} imports {target}"
+
+
+def test_no_module_takes_another_modules_private_names():
+    modules = _modules()
+    for name, path in modules.items():
+        for target, names in _imports(name, path, modules):
+            if target.startswith("trident") and target != name:
+                private = [n for n in names if n.startswith("_") and not n.startswith("__")]
+                assert not private, f"{name} imports private {private} from {target}"

@@ -1,0 +1,32 @@
+"""Generation for evaluation: decoding settings, decoding token ids, and the adapter that
+turns the Trainer's generated ids into trident's metrics."""
+from __future__ import annotations
+
+from trident import metrics
+
+
+def set_generation(model, eval_cfg) -> None:
+    """Decoding settings for evaluation. For an encoder-decoder, max_length counts the decoder
+    start token, so it is max_new_tokens + 1 (setting both makes transformers warn on every batch)."""
+    model.generation_config.max_length = eval_cfg.max_new_tokens + 1
+    model.generation_config.num_beams = eval_cfg.num_beams
+
+
+def metrics_fn(tokenizer, references: list[list[str]]):
+    """compute_metrics for generation: decoded predictions against the original assertions."""
+
+    def compute(eval_pred) -> dict[str, float]:
+        preds = decode(tokenizer, eval_pred.predictions)
+        if len(preds) != len(references):
+            raise ValueError(f"{len(preds)} predictions for {len(references)} references")
+        compute.last_predictions = preds  # the final pass's predictions are saved with the run
+        return metrics.compute_all(preds, references)
+
+    compute.last_predictions = None
+    return compute
+
+
+def decode(tokenizer, token_ids) -> list[str]:
+    ids = token_ids[0] if isinstance(token_ids, tuple) else token_ids
+    ids = [[t for t in row if t >= 0] for row in ids.tolist()]  # -100 pads batches of different lengths
+    return tokenizer.batch_decode(ids, skip_special_tokens=True)
