@@ -37,7 +37,7 @@ smoke: setup
 	$(TRIDENT) evaluate --run runs/smoke --split test --with-teacher
 
 clean:
-	rm -rf runs data/synth data/smoke data/smoke-ba sweeps/studies analysis/out
+	rm -rf runs data/synth data/smoke data/smoke-ba sweeps/studies reports
 
 # The main job: β ∈ {3, 5, 7} for trident-v1 on 5% of the synthetic data (Optuna, embedded study file).
 sweep-beta: setup
@@ -51,15 +51,15 @@ sweep-contrastive: setup
 sweep-before-after: setup
 	test -d data/synth || $(TRIDENT) data synth --out data/synth --n 6000 --seed 0
 	$(TRIDENT) sweep sweeps/before-after.yaml
-	$(PY) analysis/report.py --study before-after
+	$(PY) -m trident.analysis.report --study before-after
 
 # The before/after workflow in about two minutes: 2 seeds, 80 steps per run, then the report.
 sweep-before-after-smoke: setup
 	$(TRIDENT) sweep sweeps/before-after-smoke.yaml
-	$(PY) analysis/report.py --study before-after-smoke
+	$(PY) -m trident.analysis.report --study before-after-smoke
 
 report: setup
-	$(PY) analysis/report.py $(REPORT_ARGS)
+	$(PY) -m trident.analysis.report $(REPORT_ARGS)
 
 STUDY ?= beta
 STORAGE ?= sqlite:///sweeps/studies/$(STUDY).db

@@ -27,6 +27,7 @@ from trident.config import load_config
 from trident.data.synth import write_splits
 from trident.fit import fit
 from trident.models import build_model
+from trident.rundir import RunDir
 from trident.runs import prepare_data
 from trident.teacher import build_tokenizer
 
@@ -56,7 +57,8 @@ class StepClock(TrainerCallback):
 def timed_fit(cfg, student, tok, data, teacher, warmup: int) -> float:
     clock = StepClock()
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
-    fit(cfg, cfg.train, cfg.run_dir, student, tok, data, cfg.loss, teacher=teacher, callbacks=[clock])
+    fit(cfg, cfg.train, RunDir(cfg.run_dir), student, tok, data, cfg.loss, role="student", model_spec=cfg.model.student,
+        teacher=teacher, callbacks=[clock])
     return clock.mean_step(warmup)
 
 

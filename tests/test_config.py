@@ -1,7 +1,7 @@
 import pytest
 import yaml
 
-from analysis.sources import parse_beta
+from trident.analysis.sources import parse_beta
 from trident.cli import main
 from trident.config import load_config, save_config, to_dict
 from trident.errors import ConfigError

@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers import T5Config, T5ForConditionalGeneration
 
-from analysis.loss_scale import analyse, beta_by_gradient, format_report
+from trident.analysis.loss_scale import analyse, beta_by_gradient, format_report
 from trident import java
 from trident.config import ComponentConfig, LossConfig
 from trident.data.encoding import encode_records, target_text
@@ -19,7 +19,8 @@ from trident.losses.contrastive import pooled_student_embedding
 from trident.losses.sequence import normalised_logprob, sample_rewards, self_critical_loss, semantic_reward, sequence_logprob
 from trident.models import build_model, train_tokenizer
 from trident.schedules import progress_at, weight_at
-from trident.trainer import Collator, EncodedDataset, grad_norm_cadence
+from trident.data.batches import Collator, EncodedDataset
+from trident.trainer import grad_norm_cadence
 
 MINILM = "all-MiniLM-L6-v2"
 
@@ -447,6 +448,7 @@ def short_run(synth_dir, tmp_path_factory):
     from conftest import tiny_overrides
     from trident.config import load_config
     from trident.fit import fit
+    from trident.rundir import RunDir
     from trident.runs import prepare_data
     from trident.teacher import build_tokenizer
 
@@ -459,7 +461,8 @@ def short_run(synth_dir, tmp_path_factory):
                       seq_reward_every=4, seq_reward_fraction=0.25, semantic_loss_scale=1.0)
     run_dir = runs / "sched"
     run_dir.mkdir()
-    fit(cfg, cfg.train, run_dir, build_model("tiny-student", tok, 0), tok, data, loss)
+    fit(cfg, cfg.train, RunDir(run_dir), build_model("tiny-student", tok, 0), tok, data, loss, role="student",
+        model_spec="tiny-student")
     return run_dir, pd.read_csv(run_dir / "step_metrics.csv")
 
 

@@ -326,3 +326,20 @@ def test_compute_all_has_assertion_validity():
     out = M.compute_all(["int x = 1;", "assertTrue(a);"], [["assertTrue(a);"], ["assertTrue(a);"]])
     assert out["ast_validity"] == 1.0 and out["assertion_validity"] == 0.5
     assert set(M.METRIC_KEYS) == set(out)
+
+
+def test_summed_bleu_statistics_give_the_corpus_bleu():
+    """The per-example statistics that bootstrap replicates sum must reproduce sacrebleu's own
+    corpus score on the same tokens, including literals with spaces and empty predictions."""
+    from trident import metrics as tm
+
+    preds = ['assertEquals("a b", x);', "", "assertTrue(list.isEmpty());\nassertNull(y);", "assertEquals(1, 1);"]
+    refs = [['assertEquals("a b", x);'], ["assertFalse(z);"], ["assertTrue(list.isEmpty());"], ["assertEquals(2, f(1));"]]
+    exs = tm.prepare(preds, refs)
+    summed = [sum(col) for col in zip(*(tm.bleu_statistics(ex) for ex in exs))]
+    assert tm.bleu_from_statistics(summed) == pytest.approx(tm.bleu(preds, refs), abs=1e-12)
+    assert 0 < tm.bleu(preds, refs) < 1
+    one = tm.bleu_statistics(exs[0])
+    # 'assertEquals ( "a b" , x ) ;' is 7 tokens: the literal is one of them
+    assert one[0] == one[1] == 7 and one[2:6] == [7, 6, 5, 4] and one[6:] == [7, 6, 5, 4]
+    assert tm.bleu_from_statistics([0] * 10) == 0.0

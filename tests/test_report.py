@@ -1,4 +1,4 @@
-"""analysis/report.py: intervals, the comparison table, the HTML/PNG report, data gaps, W&B adapter."""
+"""trident.analysis.report: intervals, the comparison table, the HTML/PNG report, data gaps, W&B adapter."""
 from __future__ import annotations
 
 import os
@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import stats as st
-from analysis.figures import browser_path
-from analysis.report import build_report, parser
+from trident.analysis import stats as st
+from trident.analysis.figures import browser_path
+from trident.analysis.report import build_report, parser
 from conftest import tiny_overrides
 from trident import metrics as tm
 
@@ -326,15 +326,15 @@ class FakeApi:
 
 
 def test_wandb_adapter_and_seed_intervals(tmp_path):
-    from analysis import report
-    from analysis.compare import compare
-    from analysis.table import markdown_report
-    from analysis.wandb_source import runs_from_wandb
+    from trident.analysis import report
+    from trident.analysis.compare import compare
+    from trident.analysis.table import markdown_report
+    from trident.analysis.wandb_source import runs_from_wandb
 
     api = FakeApi([FakeRun("a", "experiments/legacy.yaml", 1, 0.30, 100), FakeRun("b", "experiments/legacy.yaml", 2, 0.34, 110),
                    FakeRun("c", "experiments/trident.yaml", 1, 0.40, 120), FakeRun("d", "experiments/trident.yaml", 2, 0.44, 125),
                    FakeRun("e", "experiments/trident-v1.yaml", 1, 0.47, 130, nan_at=2)])
-    runs = runs_from_wandb("ent/proj", "sw1", report.ROOT, api=api)
+    runs = runs_from_wandb("ent/proj", "sw1", Path.cwd(), api=api)
     assert api.calls == [("ent/proj", {"sweep": "sw1"})]
     assert [(r.label, r.seed) for r in runs] == [("legacy", 1), ("legacy", 2), ("trident", 1), ("trident", 2),
                                                  ("trident-v1", 1)]

@@ -9,7 +9,7 @@ import pytest
 
 from trident import metrics
 from trident.sweeps.intervals import bootstrap_f1, micro_f1, read_counts
-from trident.sweeps.report import summary_text
+from trident.sweeps.table import summary_text
 from trident.sweeps.spec import load_sweep
 
 N = 200

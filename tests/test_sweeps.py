@@ -269,3 +269,32 @@ def test_an_unusable_storage_url_is_one_line_naming_it_without_its_password(url,
     assert lines[0].startswith("trident: error: cannot open the study storage ") and cause in lines[0]
     assert "s3cr3t-pw" not in proc.stderr + proc.stdout
     assert url.replace("s3cr3t-pw", "***") in lines[0]
+
+
+def test_a_registered_sampler_and_engine_are_used_by_name(tmp_path, monkeypatch):
+    """Sweep files must stay valid for W&B (whose schema names the methods), so a new sampler
+    takes one of those names; engines are named on the command line only."""
+    from trident.sweeps import registry
+
+    raw = yaml.safe_load((ROOT / "sweeps" / "beta.yaml").read_text())
+    raw["method"] = "random"
+    path = tmp_path / "qmc.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    monkeypatch.setitem(registry.SAMPLERS, "random", registry.Entry(
+        "random", lambda spec, seed: optuna.samplers.QMCSampler(seed=seed), "quasi-Monte Carlo"))
+    seen = []
+    monkeypatch.setitem(registry.ENGINES, "echo", registry.Entry(
+        "echo", lambda spec, options: seen.append((spec.method, options.seed)) or 0, "records its call"))
+    spec = load_sweep(path)
+    assert isinstance(eng.make_sampler(spec, 0), optuna.samplers.QMCSampler)
+    assert main(["sweep", str(path), "--engine", "echo", "--seed", "7"]) == 0
+    assert seen == [("random", 7)]
+
+
+def test_an_unknown_early_terminate_type_is_refused(tmp_path):
+    raw = yaml.safe_load((ROOT / "sweeps" / "beta.yaml").read_text())
+    raw["early_terminate"] = {"type": "asha"}
+    path = tmp_path / "asha.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(SweepError, match="early_terminate needs a type, one of hyperband, median, none"):
+        load_sweep(path)

@@ -27,6 +27,8 @@ def _config_epilog() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from trident.sweeps.registry import ENGINES, PRUNERS
+
     fmt = argparse.RawDescriptionHelpFormatter
     p = argparse.ArgumentParser(prog="trident", formatter_class=fmt, description=(
         "Distil a fine-tuned CodeT5+ teacher into a small student that writes Java test assertions.\n\n"
@@ -65,13 +67,13 @@ def _parser() -> argparse.ArgumentParser:
                                     "Each trial is one `trident train` run with its own run directory. Re-running a "
                                     "finished sweep runs nothing new.")
     sw.add_argument("file", help="sweep file, e.g. sweeps/beta.yaml")
-    sw.add_argument("--engine", choices=["optuna", "wandb"], default="optuna",
-                    help="optuna (default; offline, local or shared storage) or wandb (wandb sweep + wandb agent)")
+    sw.add_argument("--engine", choices=list(ENGINES), default="optuna",
+                    help="; ".join(f"{e.name}: {e.doc}" for e in ENGINES.values()) + " (default: optuna)")
     sw.add_argument("--storage", help="Optuna storage URL (default: sqlite:///sweeps/studies/<name>.db)")
     sw.add_argument("--worker", action="store_true",
                     help="attach as one more worker to the study (same file and storage); prints no final table")
-    sw.add_argument("--pruner", choices=["hyperband", "median", "none"],
-                    help="override the file's early_terminate (hyperband → HyperbandPruner)")
+    sw.add_argument("--pruner", choices=list(PRUNERS),
+                    help="override the file's early_terminate: " + "; ".join(f"{e.name}: {e.doc}" for e in PRUNERS.values()))
     sw.add_argument("--heartbeat-interval", type=int, default=10,
                     help="seconds between a running trial's heartbeats (default: 10)")
     sw.add_argument("--grace-period", type=int, default=30,
@@ -155,22 +157,15 @@ def _cmd_evaluate(args, extra) -> int:
 
 
 def _cmd_sweep(args, extra) -> int:
+    from trident.sweeps.registry import ENGINES, EngineOptions
     from trident.sweeps.spec import load_sweep
 
     if extra:
         raise ConfigError(f"unrecognised arguments: {' '.join(extra)}")
-    spec = load_sweep(args.file)
-    if args.engine == "wandb":
-        from trident.sweeps.wandb_engine import run_wandb
-
-        return run_wandb(spec, args.project, args.entity, args.count)
-    from trident.sweeps.optuna_engine import run_worker
-    from trident.sweeps.report import summary_text
-
-    study = run_worker(spec, args.storage, args.pruner, args.heartbeat_interval, args.grace_period, args.seed)
-    if not args.worker:
-        print(summary_text(spec, study))
-    return 0
+    options = EngineOptions(storage=args.storage, worker=args.worker, pruner=args.pruner,
+                            heartbeat_interval=args.heartbeat_interval, grace_period=args.grace_period,
+                            seed=args.seed, project=args.project, entity=args.entity, count=args.count)
+    return ENGINES[args.engine].load()(load_sweep(args.file), options)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -183,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sweep":
             return _cmd_sweep(args, extra)
         if args.command == "analyse-loss-scale":
-            from analysis.loss_scale import analyse, format_report
+            from trident.analysis.loss_scale import analyse, format_report
 
             print(format_report(analyse(args.run, args.window)))
             return 0

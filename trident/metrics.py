@@ -223,6 +223,39 @@ def _bleu(exs: list[Example]) -> float:
     return bleu_metric().corpus_score(hyps, refs).score / 100.0
 
 
+BLEU_ORDER = 4
+
+
+def bleu_statistics(ex: Example) -> list[int]:
+    """One example's BLEU sufficient statistics on the tokens `bleu_segments` gives it:
+    [hypothesis length, reference length, matched n-grams for n = 1…4, hypothesis n-grams for
+    n = 1…4] (matches clipped by the reference's counts). Summed over examples they give the
+    corpus BLEU (`bleu_from_statistics`), which makes bootstrap replicates cheap."""
+    from collections import Counter
+
+    hyp, ref = (_tokens(ex.pred_tokens), _tokens(ex.ref_tokens))
+    correct, total = [], []
+    for n in range(1, BLEU_ORDER + 1):
+        h = Counter(tuple(hyp[i:i + n]) for i in range(len(hyp) - n + 1))
+        r = Counter(tuple(ref[i:i + n]) for i in range(len(ref) - n + 1))
+        correct.append(sum(min(c, r[g]) for g, c in h.items()))
+        total.append(max(len(hyp) - n + 1, 0))
+    return [len(hyp), len(ref), *correct, *total]
+
+
+def bleu_from_statistics(stats) -> float:
+    """Corpus BLEU (0-1) from summed `bleu_statistics`, with `bleu_metric`'s settings; 0 for an
+    empty corpus, as `bleu` does."""
+    stats = [float(v) for v in stats]
+    if stats[0] == 0 and stats[1] == 0:
+        return 0.0
+    metric = bleu_metric()
+    return metric.compute_bleu(correct=stats[2:2 + BLEU_ORDER], total=stats[2 + BLEU_ORDER:],
+                               sys_len=int(stats[0]), ref_len=int(stats[1]), smooth_method=metric.smooth_method,
+                               smooth_value=metric.smooth_value, effective_order=metric.effective_order,
+                               max_ngram_order=BLEU_ORDER).score / 100.0
+
+
 def bleu(preds: list[str], refs: list[list[str]]) -> float:
     """Corpus BLEU-4 (0-1) on canonical tokens, one reference per example."""
     return _bleu(prepare(preds, refs))

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import math
 
-CORE = ("ce", "focal", "kl", "jsd")
 BETA_RANGE = (0.1, 100.0)
-
 
 def recommend_beta(core_magnitude: float, semantic_magnitude: float) -> float:
     """β with β·semantic = core: the middle (in ratio) of the 0.5–2× band around the core."""

@@ -27,8 +27,9 @@ from optuna.trial import TrialState
 from transformers import TrainerCallback
 
 from trident.sweeps import distributions
+from trident.sweeps.registry import PRUNERS, SAMPLERS, EngineOptions
 from trident.errors import RunDirError, SweepError
-from trident.sweeps.spec import SweepSpec, agent_command, decode_value, encode_value, train_argv
+from trident.sweeps.spec import SweepSpec, agent_command, decode_value, encode_value, point_values, train_argv
 
 STUDIES_DIR = Path("sweeps/studies")
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -71,29 +72,15 @@ def storage_cause(exc: BaseException) -> str:
 
 
 def make_sampler(spec: SweepSpec, seed: int | None) -> optuna.samplers.BaseSampler:
-    if spec.method == "grid":
-        space = {n: [encode_value(v) for v in point_values(p)] for n, p in spec.parameters.items()}
-        return optuna.samplers.GridSampler(space, seed=seed)
-    if spec.method == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed)
+    return SAMPLERS[spec.method].load()(spec, seed)
 
 
 def make_pruner(spec: SweepSpec, pruner: str | None = None) -> optuna.pruners.BasePruner:
-    et = spec.early_terminate or {}
-    if pruner == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0)
-    if pruner == "none":
-        return optuna.pruners.NopPruner()
-    if et.get("type") == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=int(et.get("min_iter", 1)),
-                                              max_resource=et.get("max_iter", "auto"),
-                                              reduction_factor=int(et.get("eta", 3)))
-    return optuna.pruners.NopPruner()
-
-
-def point_values(p: dict) -> list:
-    return list(p["values"]) if "values" in p else [p["value"]]
+    """`--pruner NAME` when given, else the file's early_terminate type, else no pruning."""
+    name = pruner or (spec.early_terminate or {}).get("type") or "none"
+    if name not in PRUNERS:
+        raise SweepError(f"unknown pruner {name!r}; known: {', '.join(PRUNERS)}")
+    return PRUNERS[name].load()(spec)
 
 
 def suggest(trial: optuna.Trial, spec: SweepSpec) -> dict[str, Any]:
@@ -217,6 +204,18 @@ def _grid_state(study: optuna.Study) -> tuple[int, int, int]:
     running = {tuple(sorted(t.params.items())) for t in real if t.state == TrialState.RUNNING} - done
     waiting = sum(t.state == TrialState.WAITING for t in trials)
     return len(done), len(running), waiting
+
+
+def run(spec: SweepSpec, options: EngineOptions) -> int:
+    """The `optuna` engine: work on the study until its budget is done, then (unless a --worker)
+    print the trials table."""
+    from trident.sweeps.table import summary_text
+
+    study = run_worker(spec, options.storage, options.pruner, options.heartbeat_interval, options.grace_period,
+                       options.seed)
+    if not options.worker:
+        print(summary_text(spec, study))
+    return 0
 
 
 def run_worker(spec: SweepSpec, storage_url: str | None = None, pruner: str | None = None,

@@ -20,6 +20,7 @@ import yaml
 
 from trident.errors import SweepError
 from trident.sweeps import distributions
+from trident.sweeps.registry import PRUNERS, SAMPLERS
 
 
 @dataclass
@@ -75,8 +76,11 @@ def load_sweep(path: str | Path) -> SweepSpec:
         raise SweepError(f"{path}: a sweep file is a mapping")
     problems = schema_violations(raw)
     method = raw.get("method")
-    if method not in ("grid", "random", "bayes"):
-        problems.append(f"method must be grid, random or bayes, not {method!r}")
+    if method not in SAMPLERS:
+        problems.append(f"method must be one of {', '.join(SAMPLERS)}, not {method!r}")
+    early = raw.get("early_terminate")
+    if early is not None and (not isinstance(early, dict) or early.get("type") not in PRUNERS):
+        problems.append(f"early_terminate needs a type, one of {', '.join(PRUNERS)}; got {early!r}")
     metric = raw.get("metric") or {}
     if not metric.get("name") or metric.get("goal", "minimize") not in ("minimize", "maximize"):
         problems.append("metric needs a name and a goal (minimize or maximize)")
@@ -104,6 +108,11 @@ def load_sweep(path: str | Path) -> SweepSpec:
                      goal=metric.get("goal", "minimize"), parameters=params, command=[str(c) for c in command],
                      program=str(raw.get("program", "trident")), early_terminate=raw.get("early_terminate"),
                      run_cap=raw.get("run_cap"), raw=raw)
+
+
+def point_values(p: dict) -> list:
+    """A `value`/`values` parameter's points, in the file's order."""
+    return list(p["values"]) if "values" in p else [p["value"]]
 
 
 def agent_command(spec: SweepSpec, params: dict[str, Any]) -> list[str]:

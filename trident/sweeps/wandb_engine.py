@@ -11,6 +11,7 @@ import shutil
 import subprocess
 
 from trident.errors import SweepError
+from trident.sweeps.registry import EngineOptions
 from trident.sweeps.spec import SweepSpec
 
 
@@ -19,6 +20,11 @@ def sweep_id_from(output: str) -> str:
     if not found:
         raise SweepError(f"`wandb sweep` did not report a sweep id:\n{output}")
     return found.group(1)
+
+
+def run(spec: SweepSpec, options: EngineOptions) -> int:
+    """The `wandb` engine: register the sweep with W&B and run one agent on it."""
+    return run_wandb(spec, options.project, options.entity, options.count)
 
 
 def run_wandb(spec: SweepSpec, project: str, entity: str | None = None, count: int | None = None) -> int:

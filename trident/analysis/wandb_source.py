@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from analysis.sources import METRIC_KEYS, RunData, label_from_components, parse_beta
+from trident.analysis.sources import METRIC_KEYS, RunData, label_from_components, parse_beta
 
 
 def _unwrap(value: Any) -> Any:

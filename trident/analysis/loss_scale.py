@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from trident.losses.balance import CORE, recommend_beta
+from trident.losses.balance import recommend_beta
+from trident.losses.catalog import core_names
 
 FEW = 5  # fewer observations than this make a recommendation a rough guide, and the report says so
 
@@ -47,7 +48,7 @@ def analyse(run_dir: str | Path, window: int = 50) -> dict:
             "weighted_std": float(weighted.std(ddof=0)),
             "grad_norm_mean": _mean(df[f"{n}/grad_norm"]) if f"{n}/grad_norm" in df else float("nan"),
         }
-    core = [n for n in names if n in CORE]
+    core = [n for n in names if n in core_names()]
     core_raw = sum(stats[n]["raw_mean"] for n in core) / len(core) if core else float("nan")
     core_weighted = sum(stats[n]["weighted_mean"] for n in core) if core else float("nan")
     for n in names:

@@ -3,7 +3,7 @@
 Corpus metrics are not means of per-example scores: micro-F1 divides summed tp by summed
 tp+fp/fn, and BLEU combines summed n-gram counts. So every replicate recomputes the corpus
 metric from *sufficient statistics* summed over the resampled examples (tp/fp/fn counts,
-sacrebleu's per-segment n-gram counts), which is exact and needs no decoding or parsing per
+trident.metrics.bleu_statistics' per-example n-gram counts), which is exact and needs no decoding or parsing per
 replicate. A replicate is a vector of example counts `w` (how often each example was drawn);
 a sum over the resample is then `w @ x`, one matrix product for all replicates at once.
 
@@ -15,7 +15,6 @@ the interval is a paired one: example difficulty cancels.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -25,7 +24,6 @@ from trident import metrics as tm
 # Metric names in the order reports show them; all on a 0-1 scale.
 METRICS = ("f1", "pans", "ast_validity", "assertion_validity", "exact_match", "semantic", "bleu")
 _MEAN_KINDS = ("pans", "ast_validity", "assertion_validity", "exact_match", "semantic")
-_BLEU_ORDER = 4
 
 
 @dataclass
@@ -55,12 +53,6 @@ class ExampleStats:
             semantic=None if self.semantic is None else self.semantic[idx], bleu=self.bleu[idx])
 
 
-@lru_cache(maxsize=1)
-def _bleu_metric():
-    # The same settings as trident.metrics, so identity-replicate BLEU equals the run's own BLEU.
-    return tm.bleu_metric()
-
-
 def semantic_similarity(preds: Sequence[str], refs: Sequence[Sequence[str]],
                         model: str = "all-MiniLM-L6-v2") -> np.ndarray:
     """Cosine similarity of the prediction's and the reference's sentence embeddings.
@@ -85,9 +77,8 @@ def example_stats(ids: Sequence[str], preds: Sequence[str], refs: Sequence[Seque
         tp.append(len(p & r))
         fp.append(len(p - r))
         fn.append(len(r - p))
-    hyps, ref_docs = tm.bleu_segments(exs)
-    bleu = np.asarray(_bleu_metric()._extract_corpus_statistics(hyps, ref_docs), dtype=float) if exs else \
-        np.zeros((0, 2 + 2 * _BLEU_ORDER))
+    bleu = np.asarray([tm.bleu_statistics(ex) for ex in exs], dtype=float) if exs else \
+        np.zeros((0, 2 + 2 * tm.BLEU_ORDER))
     return ExampleStats(
         ids=list(ids), tp=np.asarray(tp, float), fp=np.asarray(fp, float), fn=np.asarray(fn, float),
         exact_match=np.asarray([float(ex.pred == ex.ref) for ex in exs]),
@@ -112,12 +103,7 @@ def f1_from_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray
 def bleu_from_stats(summed: np.ndarray) -> np.ndarray:
     """Corpus BLEU (0-1) for each row of summed sacrebleu statistics."""
     summed = np.atleast_2d(summed)
-    metric = _bleu_metric()
-    out = np.empty(len(summed))
-    for i, row in enumerate(summed):
-        # sacrebleu has no score for an empty corpus; trident.metrics calls it 0.
-        out[i] = 0.0 if row[1] == 0 and row[0] == 0 else metric._compute_score_from_stats(row.tolist()).score / 100
-    return out
+    return np.asarray([tm.bleu_from_statistics(row) for row in summed], dtype=float)
 
 
 def corpus_metric(stats: ExampleStats, name: str, weights: np.ndarray) -> np.ndarray:

@@ -1,9 +1,9 @@
 """Before/after report: legacy vs trident (the baseline) vs trident-v1, ready for a PR.
 
-    python analysis/report.py                                   # the newest sweeps/studies/before-after*.db
-    python analysis/report.py --study before-after-smoke --storage sqlite:////tmp/ba.db
-    python analysis/report.py --runs runs/legacy runs/trident runs/trident-v1
-    python analysis/report.py --wandb ENTITY/PROJECT --sweep SWEEP_ID
+    python -m trident.analysis.report                                   # the newest sweeps/studies/before-after*.db
+    python -m trident.analysis.report --study before-after-smoke --storage sqlite:////tmp/ba.db
+    python -m trident.analysis.report --runs runs/legacy runs/trident runs/trident-v1
+    python -m trident.analysis.report --wandb ENTITY/PROJECT --sweep SWEEP_ID
 
 Writes `<out>/report.md` (the Markdown table, also printed), `<out>/report.html` (a
 self-contained page: plotly.js inline, no network needed) and one PNG per figure (kaleido
@@ -11,7 +11,7 @@ with a local Chrome/Chromium; skipped with a message when there is none).
 
 Intervals: with run directories (`--runs`, or a study whose trials point at them) every
 metric has a 95% percentile bootstrap interval over validation examples, pooled over seeds,
-and every Δ against the baseline a paired one (see analysis/stats.py). W&B holds no
+and every Δ against the baseline a paired one (see trident/analysis/stats.py). W&B holds no
 per-example predictions, so with `--wandb` intervals come from the seeds alone: a Student-t
 interval of the mean over seeds, and a seed bootstrap for Δs; with one seed there is none.
 """
@@ -24,17 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script (`python analysis/report.py`) from anywhere
-    sys.path.insert(0, str(ROOT))
+from trident.analysis import figures as fg
+from trident.analysis.compare import Comparison, Thresholds, compare
+from trident.analysis.sources import BASELINE, RunData, load_run_dir, load_study, runs_from_study, study_names
+from trident.analysis.table import comparison_frame, legend, markdown_report
+from trident.io import atomic_write_text
 
-from analysis import figures as fg  # noqa: E402
-from analysis.compare import Comparison, Thresholds, compare  # noqa: E402
-from analysis.sources import BASELINE, RunData, load_run_dir, load_study, runs_from_study, study_names  # noqa: E402
-from analysis.table import comparison_frame, legend, markdown_report  # noqa: E402
-from trident.io import atomic_write_text  # noqa: E402
-
-STUDIES = ROOT / "sweeps" / "studies"
+STUDIES = Path("sweeps") / "studies"  # where `trident sweep` keeps its embedded study files
 
 
 class ReportError(Exception):
@@ -92,7 +88,7 @@ def _unique_names(runs: list[RunData]) -> None:
 
 def collect(args: argparse.Namespace) -> tuple[list[RunData], dict[str, Any], str, list[str]]:
     """(runs, studies by role, title, notes on trials left out)."""
-    roots = [Path.cwd(), ROOT]
+    roots = [Path.cwd()]  # run directories are recorded relative to where the sweep ran
     studies: dict[str, Any] = {}
     notes: list[str] = []
     if args.runs:
@@ -101,10 +97,10 @@ def collect(args: argparse.Namespace) -> tuple[list[RunData], dict[str, Any], st
     elif args.wandb:
         if not args.sweep:
             raise ReportError("--wandb ENTITY/PROJECT needs --sweep SWEEP_ID")
-        from analysis.wandb_source import runs_from_wandb
+        from trident.analysis.wandb_source import runs_from_wandb
 
         try:
-            runs = runs_from_wandb(args.wandb, args.sweep, ROOT)
+            runs = runs_from_wandb(args.wandb, args.sweep, Path.cwd())
         except Exception as exc:  # no login, no network, no such sweep: say so instead of a traceback
             raise ReportError(f"could not read W&B sweep {args.wandb}/{args.sweep}: {type(exc).__name__}: {exc}") from exc
         title = f"Before/after: W&B sweep {args.wandb}/{args.sweep}"
@@ -146,7 +142,7 @@ def build_report(args: argparse.Namespace, out_stream=None, err_stream=None) -> 
     markdown = markdown_report(comparison, title)
     md_path = out / "report.md"
     atomic_write_text(md_path, markdown)
-    figs = fg.build(comparison, studies, [Path.cwd(), ROOT], args.bootstrap, args.seed)
+    figs = fg.build(comparison, studies, [Path.cwd()], args.bootstrap, args.seed)
     html_path = out / "report.html"
     atomic_write_text(html_path, fg.page(title, comparison_frame(comparison), legend(comparison),
                                          comparison.notes, problems, figs))
@@ -165,7 +161,7 @@ def build_report(args: argparse.Namespace, out_stream=None, err_stream=None) -> 
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python analysis/report.py", description=__doc__.split("\n\n")[0],
+    p = argparse.ArgumentParser(prog="python -m trident.analysis.report", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_mutually_exclusive_group()
     src.add_argument("--study", help="Optuna study name (default: the newest sweeps/studies/before-after*.db)")
@@ -173,7 +169,7 @@ def parser() -> argparse.ArgumentParser:
     src.add_argument("--wandb", metavar="ENTITY/PROJECT", help="a W&B project; with --sweep")
     p.add_argument("--storage", help="Optuna storage URL for --study (default sqlite:///sweeps/studies/<study>.db)")
     p.add_argument("--sweep", metavar="ID", help="W&B sweep id, with --wandb")
-    p.add_argument("--out", default="analysis/out", help="output folder (default analysis/out)")
+    p.add_argument("--out", default="reports", help="output folder (default reports)")
     p.add_argument("--baseline", default=BASELINE, help="configuration the others are judged against (trident)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates (1000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (0)")

@@ -8,7 +8,7 @@ import math
 
 import pandas as pd
 
-from analysis.compare import METRIC_LABELS, Cell, Comparison, ConfigRow
+from trident.analysis.compare import METRIC_LABELS, Cell, Comparison, ConfigRow
 
 NA = "n/a"
 

@@ -18,9 +18,9 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from analysis import stats as st
-from analysis.compare import METRIC_LABELS, Comparison
-from analysis.sources import RunData
+from trident.analysis import stats as st
+from trident.analysis.compare import METRIC_LABELS, Comparison
+from trident.analysis.sources import RunData
 
 PALETTE = qualitative.Plotly
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
@@ -130,7 +130,7 @@ def wall_time_figure(c: Comparison) -> go.Figure | None:
 
 def _trial_f1(trial, roots: Sequence[Path], replicates: int, seed: int) -> tuple[float, float | None, float | None]:
     """A trial's F1 with a bootstrap interval over its run's validation examples where they exist."""
-    from analysis.sources import load_run_dir, resolve_run_dir
+    from trident.analysis.sources import load_run_dir, resolve_run_dir
 
     run_dir = trial.user_attrs.get("run_dir")
     if run_dir:
@@ -147,7 +147,7 @@ def _trial_f1(trial, roots: Sequence[Path], replicates: int, seed: int) -> tuple
 def beta_figure(study, roots: Sequence[Path], replicates: int, seed: int) -> tuple[go.Figure | None, str]:
     from optuna.trial import TrialState
 
-    from analysis.sources import real_trials
+    from trident.analysis.sources import real_trials
     from trident.sweeps.spec import decode_value
 
     key = "loss.semantic_loss_scale"
@@ -173,7 +173,7 @@ def beta_figure(study, roots: Sequence[Path], replicates: int, seed: int) -> tup
 def contrastive_figure(study) -> tuple[go.Figure | None, str]:
     from optuna.trial import TrialState
 
-    from analysis.sources import real_trials
+    from trident.analysis.sources import real_trials
     from trident.sweeps.spec import decode_value
 
     sched_key, tau_key = "loss.components.contrastive", "loss.contrastive_temperature"

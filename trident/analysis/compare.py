@@ -14,8 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
-from analysis import stats as st
-from analysis.sources import BASELINE, RunData
+from trident.analysis import stats as st
+from trident.analysis.sources import BASELINE, RunData
 
 METRIC_LABELS = {"f1": "F1", "pans": "PANS", "ast_validity": "AST validity",
                  "assertion_validity": "assertion validity", "exact_match": "exact match",
@@ -103,7 +103,7 @@ def _semantic_scores(runs: Sequence[RunData], model: str, notes: list[str]) -> d
     if not with_preds:
         return {}
     try:
-        from analysis.stats import semantic_similarity
+        from trident.analysis.stats import semantic_similarity
 
         preds = [p["prediction"] for r in with_preds for p in r.predictions]
         refs = [p["references"] for r in with_preds for p in r.predictions]
