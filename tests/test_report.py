@@ -326,9 +326,8 @@ class FakeApi:
 
 
 def test_wandb_adapter_and_seed_intervals(tmp_path):
-    from trident.analysis import report
     from trident.analysis.compare import compare
-    from trident.analysis.table import markdown_report
+    from trident.analysis.comparison_table import markdown_report
     from trident.analysis.wandb_source import runs_from_wandb
 
     api = FakeApi([FakeRun("a", "experiments/legacy.yaml", 1, 0.30, 100), FakeRun("b", "experiments/legacy.yaml", 2, 0.34, 110),

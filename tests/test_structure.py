@@ -101,3 +101,20 @@ def test_no_module_takes_another_modules_private_names():
             if target.startswith("trident") and target != name:
                 private = [n for n in names if n.startswith("_") and not n.startswith("__")]
                 assert not private, f"{name} imports private {private} from {target}"
+
+
+def test_no_module_reaches_into_another_modules_private_attributes():
+    """`from trident import metrics as tm` then `tm._helper(...)` is the same reach as importing it."""
+    modules = _modules()
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text())
+        aliases = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("trident"):
+                aliases |= {a.asname or a.name for a in node.names if f"{node.module}.{a.name}" in modules}
+            elif isinstance(node, ast.Import):
+                aliases |= {a.asname for a in node.names if a.asname and a.name.startswith("trident")}
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
+                    and node.attr.startswith("_") and not node.attr.startswith("__")):
+                raise AssertionError(f"{name} uses {node.value.id}.{node.attr}")

@@ -17,7 +17,7 @@ from trident.rundir import RunDir, Summary, write_summary
 from trident.runs import Data, Timer, library_versions, report_truncation
 from trident.tracking import MetricsFileCallback, configure_wandb, console_callbacks, tensorboard_callback
 from trident.data.batches import EncodedDataset, collator
-from trident.generation import metrics_fn, set_generation
+from trident.generation import GenerationMetrics, set_generation
 from trident.trainer import TridentTrainer
 
 
@@ -186,7 +186,7 @@ def fit(cfg, tcfg, run: RunDir, model, tokenizer, data: Data, loss_cfg, *, role:
     cbs = [MetricsFileCallback(run.step_metrics, run.eval_metrics, loss_fn.names, scaled), clock, *callbacks]
     if cfg.tracking.tensorboard:
         cbs.append(tensorboard_callback(run.tensorboard))
-    compute_metrics = metrics_fn(tokenizer, [r.assertions for r in data.val])
+    compute_metrics = GenerationMetrics(tokenizer, [r.assertions for r in data.val])
     trainer = TridentTrainer(
         model=model, args=training_arguments(cfg, tcfg, run, report_to, tcfg.eval_every_epoch),
         train_dataset=train_ds, eval_dataset=val_ds, data_collator=collator(tokenizer, model),

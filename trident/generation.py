@@ -12,18 +12,20 @@ def set_generation(model, eval_cfg) -> None:
     model.generation_config.num_beams = eval_cfg.num_beams
 
 
-def metrics_fn(tokenizer, references: list[list[str]]):
-    """compute_metrics for generation: decoded predictions against the original assertions."""
+class GenerationMetrics:
+    """The Trainer's `compute_metrics` for generation: decoded predictions scored against the
+    original assertions. It keeps the last pass's predictions, which fit saves with the run."""
 
-    def compute(eval_pred) -> dict[str, float]:
-        preds = decode(tokenizer, eval_pred.predictions)
-        if len(preds) != len(references):
-            raise ValueError(f"{len(preds)} predictions for {len(references)} references")
-        compute.last_predictions = preds  # the final pass's predictions are saved with the run
-        return metrics.compute_all(preds, references)
+    def __init__(self, tokenizer, references: list[list[str]]):
+        self.tokenizer, self.references = tokenizer, references
+        self.last_predictions: list[str] | None = None
 
-    compute.last_predictions = None
-    return compute
+    def __call__(self, eval_pred) -> dict[str, float]:
+        preds = decode(self.tokenizer, eval_pred.predictions)
+        if len(preds) != len(self.references):
+            raise ValueError(f"{len(preds)} predictions for {len(self.references)} references")
+        self.last_predictions = preds
+        return metrics.compute_all(preds, self.references)
 
 
 def decode(tokenizer, token_ids) -> list[str]:

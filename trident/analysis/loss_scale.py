@@ -17,6 +17,7 @@ import pandas as pd
 
 from trident.losses.balance import recommend_beta
 from trident.losses.catalog import core_names
+from trident.rundir import RunDir
 
 FEW = 5  # fewer observations than this make a recommendation a rough guide, and the report says so
 
@@ -31,7 +32,7 @@ def _mean(series: pd.Series) -> float:
 
 
 def analyse(run_dir: str | Path, window: int = 50) -> dict:
-    path = Path(run_dir) / "step_metrics.csv"
+    path = RunDir(Path(run_dir)).step_metrics
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: analyse-loss-scale reads a training run's step metrics")
     df = pd.read_csv(path)

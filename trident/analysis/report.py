@@ -27,7 +27,7 @@ from typing import Any, Sequence
 from trident.analysis import figures as fg
 from trident.analysis.compare import Comparison, Thresholds, compare
 from trident.analysis.sources import BASELINE, RunData, load_run_dir, load_study, runs_from_study, study_names
-from trident.analysis.table import comparison_frame, legend, markdown_report
+from trident.analysis.comparison_table import comparison_frame, legend, markdown_report
 from trident.io import atomic_write_text
 
 STUDIES = Path("sweeps") / "studies"  # where `trident sweep` keeps its embedded study files

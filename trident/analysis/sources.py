@@ -19,8 +19,12 @@ from typing import Any, Iterable
 import pandas as pd
 import yaml
 
+from trident.errors import RunDirError
+from trident.metrics import REPORTED_KEYS
+from trident.rundir import RunDir, Summary, read_summary
+
 BASELINE = "trident"
-METRIC_KEYS = ("f1", "pans", "ast_validity", "assertion_validity", "exact_match", "bleu")
+METRIC_KEYS = REPORTED_KEYS
 
 
 @dataclass
@@ -124,11 +128,11 @@ def read_predictions(path: Path, run: str) -> tuple[list[dict] | None, list[str]
     return out, []
 
 
-def _config_beta(cfg: dict, summary: dict | None) -> float | str | None:
+def _config_beta(cfg: dict, summary: Summary | None) -> float | str | None:
     loss = cfg.get("loss") or {}
     if "semantic" not in (loss.get("components") or {}):
         return None
-    return parse_beta(loss.get("semantic_loss_scale"), summary.get("semantic_auto_beta") if summary else None)
+    return parse_beta(loss.get("semantic_loss_scale"), summary.semantic_auto_beta if summary else None)
 
 
 def parse_beta(value: Any, auto_value: Any = None) -> float | str | None:
@@ -144,24 +148,24 @@ def parse_beta(value: Any, auto_value: Any = None) -> float | str | None:
 def load_run_dir(run_dir: str | Path, label: str | None = None, seed: int | None = None) -> RunData:
     """A run directory as RunData; `label` (e.g. from a study's `config` parameter) wins over guessing."""
     run_dir = Path(run_dir)
+    paths = RunDir(run_dir)
     name = run_dir.name
     run = RunData(name=name, label=label or name, seed=seed, run_dir=run_dir)
     if not run_dir.is_dir():
         run.problems.append(f"{name}: run directory {run_dir} does not exist")
         return run
     cfg: dict = {}
-    cfg_path = run_dir / "config.yaml"
+    cfg_path = paths.config
     if cfg_path.exists():
         cfg = yaml.safe_load(cfg_path.read_text()) or {}
     else:
         run.problems.append(f"{name}: config.yaml is missing (configuration guessed from the name)")
-    summary = None
-    summary_path = run_dir / "summary.json"
-    if summary_path.exists():
+    summary: Summary | None = None
+    if paths.is_finished():
         try:
-            summary = json.loads(summary_path.read_text())
-        except ValueError as exc:
-            run.problems.append(f"{name}: summary.json is unreadable ({exc}); the run counts as unfinished")
+            summary = read_summary(paths)
+        except RunDirError as exc:
+            run.problems.append(f"{name}: {exc}; the run counts as unfinished")
     else:
         run.problems.append(f"{name}: summary.json is missing: the run did not finish; its metrics are n/a")
     if label is None:
@@ -171,20 +175,20 @@ def load_run_dir(run_dir: str | Path, label: str | None = None, seed: int | None
     run.beta = _config_beta(cfg, summary)
     if summary is not None:
         run.finished = True
-        run.metrics = {k: float(v) for k, v in (summary.get("val_metrics") or {}).items()
+        run.metrics = {k: float(v) for k, v in (summary.val_metrics or {}).items()
                        if k in METRIC_KEYS and v is not None}
-        run.wall_time_s = summary.get("wall_time_s") or summary.get("train_runtime_s")
-        run.global_step = summary.get("global_step")
-        run.nonfinite_skipped = summary.get("nonfinite_skipped")
-        if summary.get("completed") is False:
+        run.wall_time_s = summary.wall_time_s or summary.train_runtime_s
+        run.global_step = summary.global_step
+        run.nonfinite_skipped = summary.nonfinite_skipped
+        if summary.completed is False:
             run.problems.append(f"{name}: summary.json says the run stopped early "
-                                f"(global_step {summary.get('global_step')} of {summary.get('max_steps')})")
-    run.steps, problems = read_step_metrics(run_dir / "step_metrics.csv", name, run.global_step)
+                                f"(global_step {summary.global_step} of {summary.max_steps})")
+    run.steps, problems = read_step_metrics(paths.step_metrics, name, run.global_step)
     run.problems += problems
     if run.steps is not None:
         run.nonfinite_logged = run.steps.attrs.get("nonfinite_loss")
     if run.finished:
-        run.predictions, problems = read_predictions(run_dir / "eval" / "val" / "predictions.jsonl", name)
+        run.predictions, problems = read_predictions(paths.predictions("val"), name)
         run.problems += problems
     return run
 

@@ -56,7 +56,7 @@ class AutoScale:
                 beta = recommend_beta(sum(core_means) / len(core_means), self._sums[name] / self._counts[name])
                 if beta == beta:
                     self._beta = beta
-                    print(f"[trident] {name} scale=auto: β = {beta:.4g} after {self._counts[name]} observations")
+                    print(f"[trident] {name}_loss_scale=auto: β = {beta:.4g} after {self._counts[name]} observations")
 
 
 def semantic_scale(cfg) -> FixedScale | AutoScale:

@@ -7,6 +7,7 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
+from trident import metrics
 from trident.rundir import RunDir
 from trident.sweeps.intervals import LEVEL, F1Interval, bootstrap_f1, read_counts, separation
 from trident.sweeps.spec import SweepSpec, decode_value
@@ -37,6 +38,10 @@ def _interval_text(iv: F1Interval | None) -> str | None:
     return None if iv is None else f"[{iv.lo:.4f}, {iv.hi:.4f}]"
 
 
+# Beside F1 (and its interval), the table shows the syntactic metrics; the rest are in each run's summary.
+TABLE_METRICS = tuple(k for k in metrics.REPORTED_KEYS if k in ("pans", "ast_validity", "assertion_validity"))
+
+
 def trials_table(study: optuna.Study, intervals: dict[int, F1Interval] | None = None) -> pd.DataFrame:
     intervals = intervals or {}
     rows = []
@@ -45,7 +50,7 @@ def trials_table(study: optuna.Study, intervals: dict[int, F1Interval] | None = 
         row.update({k: decode_value(v) for k, v in values_of(t).items()})
         row["f1"] = t.user_attrs.get("f1")
         row[f"f1 {LEVEL:.0%} CI"] = _interval_text(intervals.get(t.number))
-        for k in ("pans", "ast_validity", "assertion_validity"):
+        for k in TABLE_METRICS:
             row[k] = t.user_attrs.get(k)
         row["wall_time_s"] = t.user_attrs.get("wall_time_s")
         row["run_dir"] = t.user_attrs.get("run_dir")
