@@ -280,8 +280,12 @@ def test_a_registered_sampler_and_engine_are_used_by_name(tmp_path, monkeypatch)
     raw["method"] = "random"
     path = tmp_path / "qmc.yaml"
     path.write_text(yaml.safe_dump(raw))
-    monkeypatch.setitem(registry.SAMPLERS, "random", registry.Entry(
-        "random", lambda spec, seed: optuna.samplers.QMCSampler(seed=seed), "quasi-Monte Carlo"))
+    def qmc(spec, seed):
+        with warnings.catch_warnings():  # QMCSampler is flagged experimental
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.QMCSampler(seed=seed)
+
+    monkeypatch.setitem(registry.SAMPLERS, "random", registry.Entry("random", qmc, "quasi-Monte Carlo"))
     seen = []
     monkeypatch.setitem(registry.ENGINES, "echo", registry.Entry(
         "echo", lambda spec, options: seen.append((spec.method, options.seed)) or 0, "records its call"))
