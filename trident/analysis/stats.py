@@ -71,12 +71,8 @@ def example_stats(ids: Sequence[str], preds: Sequence[str], refs: Sequence[Seque
                   semantic: np.ndarray | None = None) -> ExampleStats:
     """Per-example statistics computed with trident.metrics' own helpers (one parse per line)."""
     exs = tm.prepare(list(preds), [list(r) for r in refs])
-    tp, fp, fn = [], [], []
-    for ex in exs:
-        p, r = set(ex.pred), set(ex.ref)
-        tp.append(len(p & r))
-        fp.append(len(p - r))
-        fn.append(len(r - p))
+    counts = [tm.line_counts(ex) for ex in exs]  # the same per-example sums micro-F1 is built from
+    tp, fp, fn = ([c[i] for c in counts] for i in range(3))
     bleu = np.asarray([tm.bleu_statistics(ex) for ex in exs], dtype=float) if exs else \
         np.zeros((0, 2 + 2 * tm.BLEU_ORDER))
     return ExampleStats(
