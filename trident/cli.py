@@ -42,6 +42,38 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--n", type=int, default=6000, help="number of records (default: 6000)")
     synth.add_argument("--seed", type=int, default=0, help="seed; the same seed gives the same corpus (default: 0)")
 
+    mine = data.add_parser(
+        "mine", formatter_class=fmt, help="build train/val/test records from Java source trees (tests → focal methods)",
+        description="Find the JUnit 3/4/5 and TestNG test methods under each ROOT, map each to its focal class and "
+                    "focal method (methods2test's heuristics; see the README's \"Your own data\"), mask its "
+                    "assertion statements and write DIR/{train,val,test}.jsonl and DIR/stats.json. Every file is "
+                    "parsed once with tree-sitter-java, in parallel. Files that do not parse, and tests without a "
+                    "focal method, are counted by reason, never dropped silently.")
+    mine.add_argument("roots", nargs="+", metavar="ROOT", help="root folder of a Java repository (several: one per repository)")
+    mine.add_argument("--out", required=True, help="output folder")
+    mine.add_argument("--min-assertions", type=int, default=1, help="fewest assertions a record may have (default: 1)")
+    mine.add_argument("--max-assertions", type=int, default=5, help="most assertions a record may have (default: 5)")
+    mine.add_argument("--max-chars", type=int, default=10_000,
+                      help="longest focal method + masked test, in characters; 0 = no limit (default: 10000)")
+    mine.add_argument("--split", default="80/10/10", help="train/val/test shares (default: 80/10/10)")
+    mine.add_argument("--seed", type=int, default=0, help="seed of the split (default: 0)")
+    mine.add_argument("--group-by", default="auto", choices=["auto", "repo", "package", "class"],
+                      help="unit the split keeps whole; auto = repo with several ROOTs, else test class (default: auto)")
+    mine.add_argument("--workers", type=int, default=0, help="parser processes; 0 = one per CPU core (default: 0)")
+
+    from trident.data.importers.registry import IMPORTERS
+
+    imp = data.add_parser(
+        "import", formatter_class=fmt, help="convert a public corpus (methods2test, ATLAS) or other JSONL into records",
+        description="Convert a corpus into DIR/{train,val,test}.jsonl (the corpus' own split) and DIR/stats.json.\n"
+                    + "\n".join(f"  {e.name}: {e.doc}" for e in IMPORTERS.values()))
+    imp.add_argument("source", help="the corpus folder")
+    imp.add_argument("--format", required=True, choices=list(IMPORTERS), help="corpus format")
+    imp.add_argument("--out", required=True, help="output folder")
+    imp.add_argument("--map", default="", help="jsonl: TRIDENT_FIELD=SOURCE_FIELD,… e.g. focal_method=src_fm,test_method=target")
+    imp.add_argument("--skip-bad-records", action="store_true",
+                     help="skip malformed lines and count them by reason, instead of stopping at the first")
+
     for name, text in (("teacher", "fine-tune the teacher with cross-entropy (reused when already trained)"),
                        ("train", "distil the student from the fine-tuned teacher with the configured loss "
                                  "(trains that teacher first when there is none yet)")):
@@ -92,7 +124,25 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _cmd_synth(args) -> int:
+def _cmd_data(args) -> int:
+    if args.data_command == "mine":
+        from trident.data.mining.miner import MineOptions, format_stats, mine
+        from trident.data.mining.splits import parse_ratios
+
+        options = MineOptions(min_assertions=args.min_assertions, max_assertions=args.max_assertions,
+                              max_chars=args.max_chars, ratios=parse_ratios(args.split), seed=args.seed,
+                              workers=args.workers, group_by=args.group_by)
+        print(format_stats(mine(args.roots, args.out, options, progress=sys.stderr.isatty()), args.out))
+        return 0
+    if args.data_command == "import":
+        from trident.data.importers.jsonl import parse_mapping
+        from trident.data.importers.registry import ImportOptions
+        from trident.data.importers.run import format_stats, import_corpus
+
+        options = ImportOptions(mapping=parse_mapping(args.map))
+        stats = import_corpus(args.format, args.source, args.out, options, skip_bad=args.skip_bad_records)
+        print(format_stats(stats, args.out))
+        return 0
     from trident.data.synth import write_splits
 
     paths = write_splits(args.out, args.n, args.seed)
@@ -174,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "data":
             if extra:
                 raise ConfigError(f"unrecognised arguments: {' '.join(extra)}")
-            return _cmd_synth(args)
+            return _cmd_data(args)
         if args.command == "sweep":
             return _cmd_sweep(args, extra)
         if args.command == "analyse-loss-scale":

@@ -96,6 +96,11 @@ class DataConfig:
     max_source_len: int = _doc("source tokens (focal method + separator + masked test); the focal method is cut first", 256,
                                at_least(4))  # bos, sep and eos leave room for one token
     max_target_len: int = _doc("target tokens (assertions joined by newlines)", 64, at_least(2))  # one token + eos
+    focal_context: str = _doc("source besides the masked test: `method` (the focal method) or `class-signatures` "
+                              "(the focal method, then its class's name, fields, constructor and public method "
+                              "signatures: methods2test's FM_FC_MS; needs records from `trident data mine` or the "
+                              "methods2test importer); the context is cut first", "method",
+                              one_of("method", "class-signatures"))
     max_train_records: int = _doc("use at most this many training records (0 = all)", 0, NON_NEGATIVE)
     train_fraction: float = _doc("share of the training records the student is distilled on (seeded; sweeps use 0.05); the teacher uses all", 1.0,
                                  between(0, 1, lo_open=True))

@@ -25,7 +25,8 @@ def evaluate_model(model_dir: Path, cfg, split: str, out_dir: Path) -> dict:
     bad: dict = {}
     records = load_records(cfg, split, bad)
     cut = Truncation()
-    features = encode_records(records, tokenizer, cfg.data.max_source_len, cfg.data.max_target_len, truncation=cut)
+    features = encode_records(records, tokenizer, cfg.data.max_source_len, cfg.data.max_target_len, truncation=cut,
+                              focal_context=cfg.data.focal_context)
     truncation = report_truncation(cfg, split, cut.counts(cfg.eval.max_new_tokens))
     with tempfile.TemporaryDirectory() as tmp:
         set_generation(model, cfg.eval)

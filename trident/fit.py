@@ -58,7 +58,8 @@ def _dataset(cfg, records, tokenizer, critical: bool, split: str, truncation: di
     """Encode a split; what it cut is printed and kept in `truncation[split]` for the summary."""
     cut = Truncation()
     features = encode_records(records, tokenizer, cfg.data.max_source_len, cfg.data.max_target_len,
-                              critical=critical, truncation=cut)
+                              critical=critical, truncation=cut,
+                              focal_context=cfg.data.focal_context)
     generated = split == "val"  # validation passes generate with eval.max_new_tokens
     truncation[split] = report_truncation(cfg, split, cut.counts(cfg.eval.max_new_tokens if generated else None))
     return EncodedDataset(features, [r.id for r in records], [target_text(r) for r in records])

@@ -109,6 +109,8 @@ def report_truncation(cfg: RunConfig, split: str, counts: dict[str, int]) -> dic
              f"({counts['test_cut']} masked tests cut around their placeholders, "
              f"{counts['placeholders_lost']} lost one)",
              f"{share('target_cut')} targets > data.max_target_len={cfg.data.max_target_len}"]
+    if "context_cut" in counts:
+        parts.append(f"{share('context_cut')} focal contexts cut (data.focal_context={cfg.data.focal_context})")
     if "targets_over_max_new_tokens" in counts:
         parts.append(f"{share('targets_over_max_new_tokens')} references > eval.max_new_tokens={cfg.eval.max_new_tokens}")
     print(f"[trident] {split}: {n} records; cut to fit: " + "; ".join(parts))

@@ -26,7 +26,9 @@ def teacher_key(cfg: RunConfig) -> str:
     return content_hash({
         "teacher": cfg.model.teacher, "tokenizer": cfg.model.tokenizer, "vocab_size": cfg.model.vocab_size,
         "data": [d.max_source_len, d.max_target_len, d.max_train_records, d.max_val_records,
-                 d.skip_bad_records, data_fingerprint(cfg)],
+                 d.skip_bad_records, data_fingerprint(cfg),
+                 # only when not the default, so the teachers trained before the option keep their key
+                 *([d.focal_context] if d.focal_context != "method" else [])],
         "train": to_dict(cfg.teacher_train), "eval": to_dict(cfg.eval), "seed": cfg.seed,
     })
 

@@ -3,6 +3,11 @@
 source = [bos] + focal method + [sep] + masked test method + [eos]
 target = assertions joined by "\\n" + [eos]
 
+With `data.focal_context=class-signatures` the focal method is followed by a newline and the
+record's `focal_context` (methods2test's FM_FC_MS: the focal class's name, fields, constructor
+and public method signatures), before the separator. The context is cut first, then the focal
+method, then the masked test.
+
 `sep` is the tokenizer's separator token (`<sep>` for the trained preset tokenizer, `</s>`
 for CodeT5+); `bos` is added only where the tokenizer defines one (CodeT5+'s `<s>`). When the
 source is too long the focal method is cut first (from its end): the masked test holds the
@@ -23,6 +28,7 @@ from transformers import PreTrainedTokenizerBase
 
 from trident import java
 from trident.data.records import PLACEHOLDER, Record
+from trident.errors import DataError
 
 _MARKER = PLACEHOLDER.rstrip(";")  # "<AssertPlaceHolder>", however the statement is spaced
 
@@ -36,6 +42,7 @@ class Truncation:
     test_cut: int = 0  # the masked test alone did not fit: cut around its placeholders
     placeholders_lost: int = 0  # even its placeholder lines did not fit: a placeholder is gone
     target_cut: int = 0  # target + eos longer than max_target_len (training labels cut)
+    context_cut: int | None = None  # focal contexts cut (counted only when contexts are encoded)
     target_lengths: list[int] = field(default_factory=list, repr=False)  # full target tokens, no eos
 
     def targets_longer_than(self, tokens: int) -> int:
@@ -47,6 +54,8 @@ class Truncation:
         references are longer than the generation limit (no prediction can match them whole)."""
         out = asdict(self)
         del out["target_lengths"]
+        if self.context_cut is None:
+            del out["context_cut"]
         if max_new_tokens is not None:
             out["targets_over_max_new_tokens"] = self.targets_longer_than(max_new_tokens)
         return out
@@ -127,12 +136,30 @@ def cut_masked_test(text: str, tokenizer: PreTrainedTokenizerBase, budget: int) 
     return [t for t, line in zip(ids, line_of) if line in keep], True
 
 
+FOCAL_CONTEXTS = ("method", "class-signatures")
+
+
+def focal_contexts(records: Sequence[Record]) -> list[str]:
+    """Each record's `focal_context` text; a record without one is an error naming it."""
+    out = []
+    for r in records:
+        context = r.extra.get("focal_context")
+        if not isinstance(context, str) or not context.strip():
+            raise DataError(f"record {r.id} has no focal_context field: data.focal_context=class-signatures needs "
+                            "records from `trident data mine` or `trident data import --format methods2test`; "
+                            "use --data.focal_context=method for other data")
+        out.append(context)
+    return out
+
+
 def encode_records(records: Sequence[Record], tokenizer: PreTrainedTokenizerBase,
                    max_source_len: int, max_target_len: int, critical: bool = False,
-                   truncation: Truncation | None = None) -> list[dict[str, list[int]]]:
+                   truncation: Truncation | None = None, focal_context: str = "method") -> list[dict[str, list[int]]]:
     """Token ids per record; with `critical`, also a 0/1 `critical` mask aligned with `labels`
     (token weighting), which needs a fast tokenizer's offsets. What is cut is added to
-    `truncation` when given."""
+    `truncation` when given. `focal_context` is one of FOCAL_CONTEXTS (see the module doc)."""
+    if focal_context not in FOCAL_CONTEXTS:
+        raise ValueError(f"focal_context must be one of {FOCAL_CONTEXTS}, got {focal_context!r}")
     bos, sep, eos = _special(tokenizer)
     fixed = len(bos) + len(sep) + len(eos)
     if max_source_len <= fixed or max_target_len < 2:
@@ -141,21 +168,30 @@ def encode_records(records: Sequence[Record], tokenizer: PreTrainedTokenizerBase
     plain = dict(add_special_tokens=False)
     focal = tokenizer([r.focal_method for r in records], **plain)["input_ids"]
     tests = tokenizer([r.test_method_masked for r in records], **plain)["input_ids"]
+    contexts = ([[]] * len(records) if focal_context == "method"
+                else tokenizer(["\n" + c for c in focal_contexts(records)], **plain)["input_ids"])
     texts = [target_text(r) for r in records]
     target_enc = tokenizer(texts, return_offsets_mapping=critical, **plain)
     out = []
     budget = max_source_len - fixed
+    if focal_context != "method" and cut.context_cut is None:
+        cut.context_cut = 0
     for i, (f, t, y) in enumerate(zip(focal, tests, target_enc["input_ids"])):
+        c = contexts[i]
         cut.records += 1
-        cut.source_cut += len(f) + len(t) > budget
+        cut.source_cut += len(f) + len(c) + len(t) > budget
         if len(t) > budget:  # only when the test alone does not fit
             t, whole = cut_masked_test(records[i].test_method_masked, tokenizer, budget)
             cut.test_cut += 1
             cut.placeholders_lost += not whole
+        room = max(0, budget - len(t) - len(f))
+        if len(c) > room:
+            c = c[:room]
+            cut.context_cut += 1
         f = f[: budget - len(t)]
         cut.target_cut += len(y) > max_target_len - 1
         cut.target_lengths.append(len(y))
-        row = {"input_ids": bos + f + sep + t + eos, "labels": y[: max_target_len - 1] + eos}
+        row = {"input_ids": bos + f + c + sep + t + eos, "labels": y[: max_target_len - 1] + eos}
         if critical:
             mask = critical_mask(records[i], texts[i], target_enc["offset_mapping"][i])
             row["critical"] = mask[: max_target_len - 1] + [0]

@@ -110,6 +110,28 @@ def _check(obj: Any, path: Path, line: int) -> None:
         _check_encodable(text, name, path, line)
 
 
+def check_record(obj: Any, path: Path, line: int) -> None:
+    """Raise BadRecord when `obj` (one parsed line) is not a usable record."""
+    _check(obj, path, line)
+
+
+def json_lines(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed JSON value or BadRecord) for each non-blank line of a .jsonl or
+    .jsonl.gz file, for importers that map other people's fields before checking them."""
+    path = Path(path)
+    for lineno, raw in _raw_lines(path):
+        try:
+            text = _decode(raw, path, lineno)
+            if not text.strip():
+                continue
+            try:
+                yield lineno, json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise BadRecord(path, lineno, "invalid_json", f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+        except BadRecord as bad:
+            yield lineno, bad
+
+
 def iter_records(path: str | Path, skip_bad: bool = False, bad_counts: Counter | None = None,
                  id_prefix: str | None = None) -> Iterator[Record]:
     """Yield the records of one file. Blank lines are not records and are passed over."""
