@@ -68,3 +68,4 @@ dashboard: setup
 
 bench: setup
 	$(PY) benchmarks/overhead.py
+	$(PY) benchmarks/mine_speed.py

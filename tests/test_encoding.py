@@ -105,3 +105,28 @@ def test_target_cuts_are_counted_with_full_lengths():
     assert (cut.records, cut.target_cut, cut.source_cut, cut.test_cut) == (2, 1, 0, 0)
     assert cut.target_lengths == full
     assert cut.targets_longer_than(full[1]) == 1 and cut.targets_longer_than(full[1] - 1) == 2
+
+
+def test_focal_context_follows_the_focal_method_and_is_cut_first():
+    from trident.errors import DataError
+
+    tok = _tok()
+    focal, test, context = "focal focal focal", "test test", " ".join(["x"] * 30)
+    rec = Record("a", focal, test, ["assertTrue(x);"], extra={"focal_context": context})
+    f_ids = tok(focal, add_special_tokens=False)["input_ids"]
+    t_ids = tok(test, add_special_tokens=False)["input_ids"]
+    c_ids = tok("\n" + context, add_special_tokens=False)["input_ids"]
+    roomy = Truncation()
+    [enc] = encode_records([rec], tok, 128, 16, truncation=roomy, focal_context="class-signatures")
+    assert enc["input_ids"] == f_ids + c_ids + [tok.sep_token_id] + t_ids + [tok.eos_token_id]
+    assert roomy.counts()["context_cut"] == 0
+    budget = len(f_ids) + len(t_ids) + 5  # room for five context tokens
+    cut = Truncation()
+    [enc] = encode_records([rec], tok, budget + 2, 16, truncation=cut, focal_context="class-signatures")
+    assert enc["input_ids"] == f_ids + c_ids[:5] + [tok.sep_token_id] + t_ids + [tok.eos_token_id]
+    assert (cut.source_cut, cut.context_cut) == (1, 1)
+    [plain] = encode_records([rec], tok, 128, 16)  # the default leaves the context out, and says nothing of it
+    assert plain["input_ids"] == f_ids + [tok.sep_token_id] + t_ids + [tok.eos_token_id]
+    assert "context_cut" not in Truncation().counts()
+    with pytest.raises(DataError, match="record b has no focal_context"):
+        encode_records([Record("b", focal, test, ["x"])], tok, 64, 16, focal_context="class-signatures")

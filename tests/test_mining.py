@@ -229,3 +229,21 @@ def test_cli_mines_and_names_bad_options(tmp_path, capsys):
     assert "--split" in capsys.readouterr().err
     assert main(["data", "mine", str(tmp_path / "missing"), "--out", str(tmp_path / "q")]) == 2
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_mined_data_trains_and_evaluates_with_the_same_commands(tmp_path, capsys):
+    """Mined records (with provenance and focal contexts) through `trident train` and `evaluate`."""
+    from conftest import tiny_overrides
+
+    write_java_tree(generate_records(120, 0), tmp_path / "repo")
+    assert main(["data", "mine", str(tmp_path / "repo"), "--out", str(tmp_path / "data")]) == 0
+    args = ["--config", "experiments/legacy.yaml",
+            *tiny_overrides(tmp_path / "data", tmp_path / "runs", name="mined",
+                            **{"data.focal_context": "class-signatures", "data.max_source_len": 160})]
+    assert main(["train", *args]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--run", str(tmp_path / "runs" / "mined"), "--split", "test"]) == 0
+    out = capsys.readouterr().out
+    assert "test split (12 records)" in out and "focal contexts cut" in out
+    predictions = (tmp_path / "runs" / "mined" / "eval" / "test" / "predictions.jsonl").read_text().splitlines()
+    assert len(predictions) == 12

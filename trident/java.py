@@ -110,22 +110,30 @@ def is_valid_statement(line: str) -> bool:
 _ASSERT_CALL = re.compile(r"assert[A-Z]\w*|fail")
 
 
-def _is_assertion_call(node: ts.Node) -> bool:
-    """`node` is a method_invocation chain whose outermost or innermost call is an assertion:
-    `assertEquals(a, b)`, `Assert.fail()`, `assertThat(x).isEqualTo(y)`, `assertWithMessage(m).that(x).isTrue()`."""
-    if node.type != "method_invocation":
-        return False
+def call_names(node: ts.Node) -> list[str]:
+    """Names of a method_invocation chain, from the outermost call inwards
+    (`assertThat(x).isEqualTo(y)` → ["isEqualTo", "assertThat"])."""
     names = []
     call: ts.Node | None = node
     while call is not None and call.type == "method_invocation":
         name = call.child_by_field_name("name")
         names.append(name.text.decode("utf-8", "replace") if name is not None else "")
         call = call.child_by_field_name("object")
+    return names
+
+
+def _is_assertion_call(node: ts.Node) -> bool:
+    """`node` is a method_invocation chain whose outermost or innermost call is an assertion:
+    `assertEquals(a, b)`, `Assert.fail()`, `assertThat(x).isEqualTo(y)`, `assertWithMessage(m).that(x).isTrue()`."""
+    if node.type != "method_invocation":
+        return False
+    names = call_names(node)
     return any(_ASSERT_CALL.fullmatch(n) for n in (names[0], names[-1]))
 
 
-def _is_assertion_statement(node: ts.Node) -> bool:
-    # Java's own `assert cond;` counts: it states a check as an assertion does (it runs with -ea).
+def is_assertion_node(node: ts.Node) -> bool:
+    """`node` is an assertion statement: Java's `assert` (it states a check as an assertion does,
+    and runs with -ea), or an expression statement calling an assertion (see `_is_assertion_call`)."""
     if node.type == "assert_statement":
         return True
     return node.type == "expression_statement" and node.named_child_count == 1 and _is_assertion_call(node.named_children[0])
@@ -155,7 +163,7 @@ def is_assertion_statement(line: str) -> bool:
     if body is None:
         return False
     statements = [n for n in body.named_children if n.type not in _COMMENTS]
-    return bool(statements) and all(_is_assertion_statement(n) for n in statements)
+    return bool(statements) and all(is_assertion_node(n) for n in statements)
 
 
 def parses_as_method(code: str) -> bool:

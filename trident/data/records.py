@@ -137,15 +137,10 @@ def iter_records(path: str | Path, skip_bad: bool = False, bad_counts: Counter |
     """Yield the records of one file. Blank lines are not records and are passed over."""
     path = Path(path)
     prefix = id_prefix if id_prefix is not None else path.name.split(".")[0]
-    for lineno, raw in _raw_lines(path):
+    for lineno, obj in json_lines(path):
         try:
-            text = _decode(raw, path, lineno)
-            if not text.strip():
-                continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise BadRecord(path, lineno, "invalid_json", f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+            if isinstance(obj, BadRecord):
+                raise obj
             _check(obj, path, lineno)
         except BadRecord as bad:
             if not skip_bad:

@@ -26,7 +26,7 @@ SPLIT_DIRS = (("Training", "train"), ("Eval", "val"), ("Testing", "test"), ("tra
 _QUOTED = re.compile(r'"<AssertPlaceHolder>"\s*;?')
 
 
-def test_method_end(text: str) -> int | None:
+def end_of_test_method(text: str) -> int | None:
     """Index just after the `}` closing the first `{`, outside literals; None if it never closes."""
     depth, i, opened = 0, 0, False
     while i < len(text):
@@ -51,7 +51,7 @@ def split_input(text: str, path: Path, line: int) -> tuple[str, str]:
         raise BadRecord(path, line, "no_placeholder", 'no "<AssertPlaceHolder>" in the test method')
     # Cut on the text with the placeholder already swapped: its quotes would read as a literal.
     masked_all = _QUOTED.sub(PLACEHOLDER, text.strip())
-    end = test_method_end(masked_all)
+    end = end_of_test_method(masked_all)
     if end is None:
         raise BadRecord(path, line, "unbalanced_braces", "the test method's braces never close")
     test, focal = masked_all[:end].strip(), masked_all[end:].strip()

@@ -4,7 +4,8 @@
 holds it. Fields: `focal_method`, and either `test_method_masked` plus `assertions` (a list, or one
 string of newline-separated assertions) or `test_method` (a whole test, split with the miner's
 extractor); optional `id` and `focal_context`. Unmapped fields keep their own names. Every
-record is then checked as `trident train` would load it.
+record is then checked as `trident train` would load it. A line with a masked test is taken as
+it is even where `test_method` is mapped, so one file may hold both forms.
 """
 from __future__ import annotations
 
@@ -39,9 +40,17 @@ def _mapped(obj: dict, mapping: dict[str, str], path: Path, line: int) -> dict |
         field = mapping.get(target, target)
         if field in obj:
             out[target] = obj[field]
-        elif target in mapping:
-            raise BadRecord(path, line, "missing_field", f"missing field {field!r} (mapped to {target})")
-    if "test_method" in out and "test_method_masked" not in out:
+
+    def missing(target: str) -> BadRecord:
+        field = mapping.get(target, target)
+        return BadRecord(path, line, "missing_field",
+                         f"missing field {field!r}" + (f" (mapped to {target})" if target in mapping else ""))
+
+    if "focal_method" not in out:
+        raise missing("focal_method")
+    if "test_method_masked" not in out and "test_method" not in out:
+        raise missing("test_method" if "test_method" in mapping else "test_method_masked")
+    if "test_method_masked" not in out:
         if not isinstance(out["test_method"], str):
             raise BadRecord(path, line, "wrong_type", f"field {mapping.get('test_method', 'test_method')!r} must be a string")
         split = split_test_source(out.pop("test_method"))

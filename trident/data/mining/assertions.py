@@ -13,7 +13,6 @@ source order; its text, with comments dropped and line breaks folded, is one lin
 """
 from __future__ import annotations
 
-import re
 import textwrap
 from dataclasses import dataclass
 
@@ -22,7 +21,6 @@ import tree_sitter as ts
 from trident import java
 from trident.data.records import PLACEHOLDER
 
-_ASSERT_NAME = re.compile(r"assert[A-Z]\w*|fail")
 _COMMENTS = frozenset({"line_comment", "block_comment"})
 _ATOMIC = frozenset({"string_literal", "character_literal", "text_block"})
 _NO_SPACE_AFTER = frozenset({"(", "[", ".", "::", "@"})
@@ -43,34 +41,11 @@ class SplitTest:
     multiline_literal: bool  # an assertion holds a text block, which cannot be one line
 
 
-def _call_names(node: ts.Node) -> list[str]:
-    """Names of a call chain from the outermost call inwards."""
-    names = []
-    call: ts.Node | None = node
-    while call is not None and call.type == "method_invocation":
-        name = call.child_by_field_name("name")
-        names.append(name.text.decode("utf-8", "replace") if name is not None else "")
-        call = call.child_by_field_name("object")
-    return names
-
-
-def is_assertion(node: ts.Node) -> bool:
-    if node.type == "assert_statement":
-        return True
-    if node.type != "expression_statement" or node.named_child_count != 1:
-        return False
-    call = node.named_children[0]
-    if call.type != "method_invocation":
-        return False
-    names = _call_names(call)
-    return any(_ASSERT_NAME.fullmatch(n) for n in (names[0], names[-1]))
-
-
 def _kind(node: ts.Node, truth: bool) -> str:
     if node.type == "assert_statement":
         return "java_assert"
     call = node.named_children[0]
-    names = _call_names(call)
+    names = java.call_names(call)
     if names[-1] == "fail" and len(names) == 1:
         return "fail"
     if len(names) > 1 and names[-1].startswith("assert"):  # a fluent chain on assertThat(...) & co
@@ -87,7 +62,7 @@ def assertion_statements(body: ts.Node) -> list[ts.Node]:
     stack = [body]
     while stack:
         node = stack.pop()
-        if is_assertion(node):
+        if java.is_assertion_node(node):
             out.append(node)
             continue
         stack.extend(reversed(node.children))
