@@ -96,13 +96,13 @@ def test_mined_records_are_whole_java_and_load(mined):
 
 def test_no_test_class_is_in_two_splits(mined, tmp_path):
     out, _ = mined
-    for group_by, key in (("class", "test_class"), ("package", "test_class")):
+    for group_by, key in (("class", "test_class"), ("package", "test_class"), ("focal-class", "test_class")):
         target = tmp_path / group_by
         mine([FIXTURE], target, MineOptions(workers=1, group_by=group_by, ratios=(0.5, 0.25, 0.25)), progress=False)
         where = {}
         for split, records in _records(target).items():
             for r in records:
-                unit = r[key] if group_by == "class" else r[key].rsplit(".", 1)[0]
+                unit = r[key].rsplit(".", 1)[0] if group_by == "package" else r[key]
                 assert where.setdefault(unit, split) == split, f"{unit} in {where[unit]} and {split}"
 
 
@@ -247,3 +247,45 @@ def test_mined_data_trains_and_evaluates_with_the_same_commands(tmp_path, capsys
     assert "test split (12 records)" in out and "focal contexts cut" in out
     predictions = (tmp_path / "runs" / "mined" / "eval" / "test" / "predictions.jsonl").read_text().splitlines()
     assert len(predictions) == 12
+
+
+def test_overloads_are_told_apart_by_argument_count_and_the_types_the_test_shows():
+    from trident.data.mining.focal import FocalClass, focal_method
+    from trident.data.mining.javafile import summarise
+
+    focal = summarise(b"""package p;
+public class Fmt {
+    public String format(String s) { return s; }
+    public String format(int n) { return "" + n; }
+    public String format(long n) { return "L" + n; }
+    public String format(Object o) { return "o"; }
+    public String format(String pattern, Object... args) { return pattern; }
+    public String format(Fmt a, Fmt b) { return "ff"; }
+}
+""", "Fmt.java")
+    tests = summarise(b"""package p;
+class FmtTest {
+    private final Fmt fmt = new Fmt();
+    @Test void testFormat() { assertEquals("x", fmt.format("x")); }
+    @Test void testFormatInt() { int n = 3; assertEquals("3", fmt.format(n)); }
+    @Test void testFormatLong() { assertEquals("L3", fmt.format(3L)); }
+    @Test void testFormatObject() { assertEquals("o", fmt.format(new StringBuilder())); }
+    @Test void testFormatVarargs() { assertEquals("a", fmt.format("a", 1, 2)); }
+    @Test void testFormatPair() { assertEquals("ff", fmt.format(fmt, null)); }
+    @Test void testFormatUnknown() { assertEquals("?", fmt.format(fmt.toString() + "")); }
+}
+""", "FmtTest.java")
+    cls = FocalClass(focal.classes[0], focal)
+    picked = {}
+    for t in tests.tests:
+        linked = focal_method(t, cls)
+        picked[t.name] = linked.method.signature if linked.method else linked.reason
+    assert picked == {
+        "testFormat": "public String format(String s)",  # String matches exactly; Object also fits, less exactly
+        "testFormatInt": "public String format(int n)",  # a declared int; long and Object also accept one
+        "testFormatLong": "public String format(long n)",  # 3L cannot go to int, String or Fmt
+        "testFormatObject": "public String format(Object o)",  # StringBuilder is no String (final) nor int
+        "testFormatVarargs": "public String format(String pattern, Object... args)",  # only it takes 3 arguments
+        "testFormatPair": "public String format(Fmt a, Fmt b)",  # a Fmt is no String, so not the varargs one
+        "testFormatUnknown": "focal_method_overload_ambiguous",  # a concatenation's type is not read: String or Object
+    }

@@ -57,8 +57,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="longest focal method + masked test, in characters; 0 = no limit (default: 10000)")
     mine.add_argument("--split", default="80/10/10", help="train/val/test shares (default: 80/10/10)")
     mine.add_argument("--seed", type=int, default=0, help="seed of the split (default: 0)")
-    mine.add_argument("--group-by", default="auto", choices=["auto", "repo", "package", "class"],
-                      help="unit the split keeps whole; auto = repo with several ROOTs, else test class (default: auto)")
+    mine.add_argument("--group-by", default="auto", choices=["auto", "repo", "package", "class", "focal-class"],
+                      help="unit the split keeps whole; auto = repo with several ROOTs, else focal class (which keeps "
+                           "every test class whole too) (default: auto)")
     mine.add_argument("--workers", type=int, default=0, help="parser processes; 0 = one per CPU core (default: 0)")
 
     from trident.data.importers.registry import IMPORTERS

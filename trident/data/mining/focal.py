@@ -1,7 +1,8 @@
 """Test method → focal class → focal method, methods2test-style, within one repository.
 
 Focal class: the test class's top-level name without its `Test`/`Tests` suffix or `Test` prefix
-(`FooTest`, `FooTests`, `TestFoo` → `Foo`), looked up among the repository's classes that are
+(`FooTest`, `FooTests`, `TestFoo` → `Foo`; a suite split by topic, `TestFoo_Parsing`, falls back
+to the part before the `_`), looked up among the repository's classes that are
 not tests: in the test's own package first, then the one the test file imports (by name or by a
 wildcard import of its package), then the only class of that name anywhere.
 
@@ -9,7 +10,8 @@ Focal method, the first rule that gives one name:
 1. a method named like the test without its `test`/`should` prefix (`testAdd`, `shouldAdd` → `add`);
 2. the only method of the focal class the test calls;
 3. the last call before the first assertion whose receiver is of the focal class's type.
-Overloads of that name are told apart by the argument counts of the test's calls to it.
+Overloads of that name are told apart by the test's calls to it: argument counts, then the
+argument types the test shows (literals, `new Foo()`, casts, declared variables).
 Constructors are never focal methods.
 """
 from __future__ import annotations
@@ -44,6 +46,8 @@ def focal_class_names(test_class: str) -> list[str]:
             names.append(test_class[: -len(suffix)])
     if test_class.startswith("Test") and test_class[4:5].isupper():
         names.append(test_class[4:])
+    # Suites split by topic, `TestDateTime_Basics` / `DateTime_ParseTest`: the class before the `_`.
+    names += [n.split("_")[0] for n in names if "_" in n and n.split("_")[0]]
     return names
 
 
@@ -80,13 +84,67 @@ class ClassIndex:
         return None, "focal_class_ambiguous" if ambiguous else "no_focal_class"
 
 
-def _by_arg_count(candidates: list[MethodDecl], test: TestMethod) -> list[MethodDecl]:
-    """Overloads narrowed to those some call of the test could be (by argument count)."""
+_PRIMITIVES = frozenset({"int", "long", "double", "float", "boolean", "char", "byte", "short"})
+_BOXED = {"int": "Integer", "long": "Long", "double": "Double", "float": "Float", "boolean": "Boolean",
+          "char": "Character", "byte": "Byte", "short": "Short"}
+_WIDENS_TO = {"byte": {"short", "int", "long", "float", "double"}, "short": {"int", "long", "float", "double"},
+              "char": {"int", "long", "float", "double"}, "int": {"long", "float", "double"},
+              "long": {"float", "double"}, "float": {"double"}}
+# Supertypes of the final JDK types a literal can have; any other class's hierarchy is unknown here.
+_KNOWN_SUPERTYPES = {
+    "String": {"Object", "CharSequence", "Comparable", "Serializable", "Constable", "ConstantDesc"},
+    "Class": {"Object", "Type", "GenericDeclaration", "AnnotatedElement", "Serializable"},
+    **{boxed: {"Object", "Comparable", "Serializable", "Number"} for boxed in _BOXED.values()},
+}
+
+
+def _exact(arg: str | None, param: str | None) -> bool:
+    return arg is not None and (arg == param or _BOXED.get(arg) == param or _BOXED.get(param or "") == arg)
+
+
+def _compatible(arg: str | None, param: str | None) -> bool:
+    """False only when the argument certainly cannot be passed as the parameter."""
+    if arg is None or param is None or _exact(arg, param):
+        return True
+    if len(param) == 1 and param.isupper():  # a type variable
+        return True
+    if arg == "null":
+        return param not in _PRIMITIVES
+    if arg in _PRIMITIVES:
+        return param in _WIDENS_TO.get(arg, ()) or param in ("Object", "Number", "Comparable", "Serializable")
+    if param in _PRIMITIVES:
+        return _BOXED.get(param) == arg or any(_BOXED.get(p) == arg for p in _PRIMITIVES if param in _WIDENS_TO.get(p, ()))
+    if arg in _KNOWN_SUPERTYPES:
+        return param in _KNOWN_SUPERTYPES[arg]
+    if param in _KNOWN_SUPERTYPES:  # String, Class and the boxed types are final: no other class is one
+        return False
+    return True
+
+
+def _overload(candidates: list[MethodDecl], test: TestMethod, focal_name: str) -> list[MethodDecl]:
+    """The overloads some call of the test can be: argument count first, then the argument types
+    the test shows (a literal, `new Foo()`, a declared variable); when several remain, those whose
+    parameter types the arguments match exactly at the most positions."""
     if len(candidates) <= 1:
         return candidates
-    counts = {c.args for c in test.calls if c.name == candidates[0].name}
-    fitting = [m for m in candidates if any(m.accepts(n) for n in counts)]
-    return fitting
+    name = candidates[0].name
+    calls = [c for c in test.calls if c.name == name and c.receiver_type in (None, focal_name)] \
+        or [c for c in test.calls if c.name == name]
+
+    def fits(m: MethodDecl, c) -> bool:
+        return m.accepts(c.args) and all(_compatible(t, m.param_type(i)) for i, t in enumerate(c.arg_types))
+
+    fitting = [m for m in candidates if any(fits(m, c) for c in calls)]
+    if any(not m.varargs for m in fitting):  # Java tries fixed-arity methods before varargs ones
+        fitting = [m for m in fitting if not m.varargs]
+    if len(fitting) <= 1:
+        return fitting
+
+    def score(m: MethodDecl) -> int:
+        return max(sum(_exact(t, m.param_type(i)) for i, t in enumerate(c.arg_types)) for c in calls if fits(m, c))
+
+    best = max(score(m) for m in fitting)
+    return [m for m in fitting if score(m) == best]
 
 
 def focal_method(test: TestMethod, focal: FocalClass) -> Linked:
@@ -96,7 +154,7 @@ def focal_method(test: TestMethod, focal: FocalClass) -> Linked:
         by_name.setdefault(m.name, []).append(m)
 
     def pick(name: str) -> Linked:
-        fitting = _by_arg_count(by_name[name], test)
+        fitting = _overload(by_name[name], test, focal.decl.name)
         if len(fitting) == 1:
             return Linked(focal, fitting[0])
         return Linked(focal, reason="focal_method_overload_ambiguous")

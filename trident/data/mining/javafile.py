@@ -33,9 +33,16 @@ class MethodDecl:
     source: str  # full source, annotations dropped (Javadoc is a comment outside the node)
     signature: str  # modifiers, type, name and parameters on one line, no annotations
     line: int
+    param_types: tuple[str | None, ...] = ()  # see type_name; a varargs parameter is its element type
 
     def accepts(self, args: int) -> bool:
         return args == self.params or (self.varargs and args >= self.params - 1)
+
+    def param_type(self, i: int) -> str | None:
+        """The type the i-th argument must have (varargs arguments past the last parameter included)."""
+        if not self.param_types:
+            return None
+        return self.param_types[min(i, len(self.param_types) - 1)]
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,7 @@ class Call:
     args: int
     receiver_type: str | None  # simple type name of the receiver when it can be read off the test
     before_first_assertion: bool
+    arg_types: tuple[str | None, ...] = ()  # each argument's type where the test shows it (type_name form)
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,49 @@ def _simple_type(node: ts.Node | None) -> str | None:
     return None
 
 
+_PRIMITIVE_NODES = frozenset({"integral_type", "floating_point_type", "boolean_type"})
+
+
+def type_name(node: ts.Node | None) -> str | None:
+    """A declared type as overload matching compares it: primitives as written, class types by
+    simple name without type arguments, arrays with `[]`; None for `var` and what cannot be read."""
+    if node is None:
+        return None
+    if node.type in _PRIMITIVE_NODES:
+        return _text(node)
+    if node.type == "array_type":
+        element = type_name(node.child_by_field_name("element"))
+        return element + "[]" if element else None
+    return _simple_type(node)
+
+
+_LITERAL_TYPES = {"string_literal": "String", "character_literal": "char", "true": "boolean", "false": "boolean",
+                  "null_literal": "null", "class_literal": "Class", "decimal_floating_point_literal": "double",
+                  "hex_floating_point_literal": "double"}
+_INTEGER_LITERALS = frozenset({"decimal_integer_literal", "hex_integer_literal", "octal_integer_literal",
+                               "binary_integer_literal"})
+
+
+def expression_type(node: ts.Node, types: dict[str, str]) -> str | None:
+    """The static type of an argument where the test shows it: a literal, `new Foo(…)`, a cast,
+    `Foo.class`, or a variable declared in the test; None otherwise."""
+    if node.type in _INTEGER_LITERALS:
+        return "long" if _text(node)[-1:] in "lL" else "int"
+    if node.type == "decimal_floating_point_literal" and _text(node)[-1:] in "fF":
+        return "float"
+    if node.type in _LITERAL_TYPES:
+        return _LITERAL_TYPES[node.type]
+    if node.type == "object_creation_expression":
+        return _simple_type(node.child_by_field_name("type"))
+    if node.type == "cast_expression":
+        return type_name(node.child_by_field_name("type"))
+    if node.type == "identifier":
+        return types.get(_text(node))
+    if node.type == "parenthesized_expression" and node.named_child_count == 1:
+        return expression_type(node.named_children[0], types)
+    return None
+
+
 def _annotations(node: ts.Node) -> list[ts.Node]:
     mods = next((c for c in node.children if c.type == "modifiers"), None)
     return [c for c in (mods.children if mods is not None else []) if c.type in ("annotation", "marker_annotation")]
@@ -141,7 +192,10 @@ def _method(node: ts.Node, source: bytes) -> MethodDecl:
     for start, end, _ in reversed(cuts):  # annotations are at the start of the head
         head = head[:start - node.start_byte] + head[end - node.start_byte:]
     signature = _one_line(head.decode("utf-8", "replace")).rstrip(";").strip()
-    return MethodDecl(
+    param_types = tuple(type_name(p.child_by_field_name("type") if p.type == "formal_parameter"
+                                  else next((c for c in p.named_children if c.type != "modifiers"), None))
+                        for p in plist)
+    return MethodDecl(param_types=param_types,
         name=_text(node.child_by_field_name("name")), params=len(plist),
         varargs=any(p.type == "spread_parameter" for p in plist),
         constructor=node.type in ("constructor_declaration", "compact_constructor_declaration"),
@@ -154,7 +208,7 @@ def _declared_types(method: ts.Node, class_fields: dict[str, str]) -> dict[str, 
     types = dict(class_fields)
     params = method.child_by_field_name("parameters")
     for p in (params.named_children if params is not None else []):
-        t = _simple_type(p.child_by_field_name("type"))
+        t = type_name(p.child_by_field_name("type"))
         name = p.child_by_field_name("name")
         if t and name is not None:
             types[_text(name)] = t
@@ -164,7 +218,7 @@ def _declared_types(method: ts.Node, class_fields: dict[str, str]) -> dict[str, 
         if node is None:
             continue
         if node.type == "local_variable_declaration":
-            declared = _simple_type(node.child_by_field_name("type"))
+            declared = type_name(node.child_by_field_name("type"))
             for d in node.children_by_field_name("declarator"):
                 value = d.child_by_field_name("value")
                 t = declared or (_simple_type(value.child_by_field_name("type"))
@@ -201,9 +255,10 @@ def _calls(method: ts.Node, types: dict[str, str]) -> tuple[Call, ...]:
         node = stack.pop()
         if node.type == "method_invocation":
             args = node.child_by_field_name("arguments")
+            arg_nodes = [a for a in (args.named_children if args is not None else []) if a.type not in _COMMENTS]
             out.append((node.start_byte, Call(
                 name=_text(node.child_by_field_name("name")),
-                args=args.named_child_count if args is not None else 0,
+                args=len(arg_nodes), arg_types=tuple(expression_type(a, types) for a in arg_nodes),
                 receiver_type=_receiver_type(node.child_by_field_name("object"), types),
                 before_first_assertion=node.start_byte < first)))
         stack.extend(node.children)
@@ -214,7 +269,7 @@ def _fields(body: ts.Node) -> dict[str, str]:
     types = {}
     for member in body.named_children:
         if member.type == "field_declaration":
-            t = _simple_type(member.child_by_field_name("type"))
+            t = type_name(member.child_by_field_name("type"))
             for d in member.children_by_field_name("declarator"):
                 if t:
                     types[_text(d.child_by_field_name("name"))] = t

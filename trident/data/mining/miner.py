@@ -25,7 +25,7 @@ from trident.io import atomic_write_json, atomic_write_jsonl
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "target", "build", "out", "node_modules", ".gradle", ".idea"})
 # A path part that marks a test source root (Maven/Gradle src/test/java, plain test/ or tests/ trees).
 TEST_DIRS = frozenset({"test", "tests", "androidTest", "testFixtures", "integrationTest"})
-GROUP_BY = ("auto", "repo", "package", "class")
+GROUP_BY = ("auto", "repo", "package", "class", "focal-class")
 _TESTCASE_BASES = frozenset({"TestCase"})
 
 
@@ -37,7 +37,7 @@ class MineOptions:
     ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0
     workers: int = 0  # 0 = one per CPU core
-    group_by: str = "auto"  # auto: repo with several roots, else class
+    group_by: str = "auto"  # auto: repo with several roots, else focal-class
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_assertions <= self.max_assertions:
@@ -140,7 +140,9 @@ def mine(roots: list[str | Path], out_dir: str | Path, options: MineOptions = Mi
             raise ConfigError(f"{r}: not a folder (give the root of a Java source tree)")
     started = time.perf_counter()
     repos = _repo_names(roots)
-    group_by = options.group_by if options.group_by != "auto" else ("repo" if len(roots) > 1 else "class")
+    # A test class maps to one focal class, so focal-class groups keep test classes whole too, and
+    # also keep two test classes of one focal class (FooTest, Foo_ParsingTest) on the same side.
+    group_by = options.group_by if options.group_by != "auto" else ("repo" if len(roots) > 1 else "focal-class")
     stats = MineStats(roots=[str(r) for r in roots], group_by=group_by)
     jobs = [(p, repo, p.relative_to(root).as_posix()) for root, repo in zip(roots, repos) for p in java_files(root)]
     stats.java_files = len(jobs)
@@ -173,8 +175,8 @@ def mine(roots: list[str | Path], out_dir: str | Path, options: MineOptions = Mi
                     continue
                 kinds.update(t.kinds)
                 frameworks[t.framework] += 1
-                group = {"repo": repo, "package": f"{repo}:{f.package}",
-                         "class": f"{repo}:{record['test_class']}"}[group_by]
+                group = {"repo": repo, "package": f"{repo}:{f.package}", "class": f"{repo}:{record['test_class']}",
+                         "focal-class": f"{repo}:{record['focal_class']}"}[group_by]
                 rows.append((group, record))
 
     sizes = Counter(g for g, _ in rows)
