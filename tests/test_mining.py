@@ -289,3 +289,14 @@ class FmtTest {
         "testFormatPair": "public String format(Fmt a, Fmt b)",  # a Fmt is no String, so not the varargs one
         "testFormatUnknown": "focal_method_overload_ambiguous",  # a concatenation's type is not read: String or Object
     }
+
+
+def test_unreadable_files_are_named_and_the_rest_is_mined(tmp_path):
+    write_java_tree(generate_records(3, 1), tmp_path / "repo")
+    bad = tmp_path / "repo" / "src" / "test" / "java" / "Latin1Test.java"
+    bad.write_bytes(b"class Latin1Test {\n  // caf\xe9\n}\n")
+    bom = tmp_path / "repo" / "src" / "main" / "java" / "Bom.java"
+    bom.write_bytes(b"\xef\xbb\xbfpublic class Bom { int f() { return 1; } }\n")
+    stats = mine([tmp_path / "repo"], tmp_path / "out", MineOptions(workers=1), progress=False)
+    assert stats.unusable_files == [{"file": "repo/src/test/java/Latin1Test.java", "error": "not UTF-8 text (line 2)"}]
+    assert sum(stats.records.values()) == 3 and stats.java_files == 8

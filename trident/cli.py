@@ -69,7 +69,10 @@ def _parser() -> argparse.ArgumentParser:
         description="Convert a corpus into DIR/{train,val,test}.jsonl (the corpus' own split) and DIR/stats.json.\n"
                     + "\n".join(f"  {e.name}: {e.doc}" for e in IMPORTERS.values()))
     imp.add_argument("source", help="the corpus folder")
-    imp.add_argument("--format", required=True, choices=list(IMPORTERS), help="corpus format")
+    imp.add_argument("--format", required=True, help="corpus format: " + ", ".join(IMPORTERS)
+                     + ", or one a --plugins module registers")
+    imp.add_argument("--plugins", default="", help="modules (import names or .py paths, comma-separated) to import "
+                     "first, so the importers they register can be named by --format")
     imp.add_argument("--out", required=True, help="output folder")
     imp.add_argument("--map", default="", help="jsonl: TRIDENT_FIELD=SOURCE_FIELD,… e.g. focal_method=src_fm,test_method=target")
     imp.add_argument("--skip-bad-records", action="store_true",
@@ -140,6 +143,10 @@ def _cmd_data(args) -> int:
         from trident.data.importers.registry import ImportOptions
         from trident.data.importers.run import format_stats, import_corpus
 
+        from trident.plugins import load_plugin
+
+        for plugin in filter(None, (p.strip() for p in args.plugins.split(","))):
+            load_plugin(plugin, "--plugins")
         options = ImportOptions(mapping=parse_mapping(args.map))
         stats = import_corpus(args.format, args.source, args.out, options, skip_bad=args.skip_bad_records)
         print(format_stats(stats, args.out))

@@ -5,14 +5,11 @@ Adding a built-in is one function in its module and one line here.
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
-from pathlib import Path
-
 from trident.errors import ConfigError
 from trident.losses import contrastive, sequence, token
 from trident.losses.registry import COMPONENTS, Component, Needs, add_component
 from trident.losses.scale import semantic_scale
+from trident.plugins import load_plugin
 
 add_component(Component("ce", token.ce, "token", "cross-entropy on the gold assertion tokens", core=True))
 add_component(Component("focal", token.focal, "token", "focal loss: cross-entropy focused on hard tokens", core=True))
@@ -29,34 +26,11 @@ sequence.register_reward("semantic", sequence.semantic_score, "(1 + cosine) / 2 
 sequence.register_reward("pans", sequence.pans_score, "PANS: position-aware n-gram similarity on Java tokens")
 sequence.register_reward("ast", sequence.assertion_score, "share of lines that are assertion statements")
 
-_loaded_plugins: set[str] = set()
-
-
-def load_plugin(spec: str) -> None:
-    """Import a user's module so its components register: a module name on the import path,
-    or the path of a .py file. Each is imported once per process."""
-    if spec in _loaded_plugins:
-        return
-    try:
-        if spec.endswith(".py"):
-            path = Path(spec)
-            if not path.is_file():
-                raise FileNotFoundError(f"no such file {path}")
-            module_spec = importlib.util.spec_from_file_location(f"trident_plugin_{path.stem}", path)
-            module = importlib.util.module_from_spec(module_spec)
-            module_spec.loader.exec_module(module)
-        else:
-            importlib.import_module(spec)
-    except Exception as exc:
-        raise ConfigError(f"loss.plugins: cannot import {spec!r}: {type(exc).__name__}: {exc}") from None
-    _loaded_plugins.add(spec)
-
-
 def resolve(names, plugins=()) -> dict[str, Component]:
     """The registered components for `names` (after importing `plugins`), in the given order;
     an unknown name is a ConfigError listing what is available."""
     for plugin in plugins:
-        load_plugin(plugin)
+        load_plugin(plugin, "loss.plugins")
     names = list(names)
     if not names:
         raise ConfigError("loss.components is empty: name at least one component")
