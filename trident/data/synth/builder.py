@@ -15,6 +15,12 @@ class Case(NamedTuple):
     body: list[str]  # test statements, PLACEHOLDER where each assertion stood
     assertions: list[str]  # aligned with the PLACEHOLDER lines of `body`
     test_name: str
+    # What running the test needs besides the focal method (never drawn from the rng, so the
+    # corpus' text does not depend on it): the focal class's name, its other members (fields,
+    # the accessor the test also calls, ...) and package-private top-level classes it uses.
+    class_name: str = ""
+    members: tuple[str, ...] = ()
+    support: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- test builder
@@ -27,20 +33,32 @@ class TestBuilder:
         self.rng = rng
         self.body: list[str] = []
         self.assertions: list[str] = []
+        self.class_name = ""
+        self.members: list[str] = []
+        self.support: list[str] = []
 
     def setup(self, *statements: str) -> None:
         self.body.extend(statements)
 
     def receiver(self, cls: str, static_ok: bool = True) -> tuple[str, bool]:
         """Expression to call the focal method on; instance tests first construct the class."""
+        self.class_name = cls
         if static_ok and self.rng.random() < 0.3:
             return cls, True
         var = cls[0].lower() + cls[1:] if self.rng.random() < 0.6 else self.rng.choice(INSTANCE_VARS)
         self.setup(f"{cls} {var} = new {cls}();")
         return var, False
 
+    def context(self, class_name: str | None = None, members: tuple[str, ...] = (), support: tuple[str, ...] = ()) -> None:
+        """What the focal class needs to run the test (see Case); draws nothing from the rng."""
+        if class_name:
+            self.class_name = class_name
+        self.members.extend(members)
+        self.support.extend(support)
+
     def case(self, focal: str, test_name: str) -> Case:
-        return Case(focal, self.body, self.assertions, test_name)
+        return Case(focal, self.body, self.assertions, test_name, self.class_name, tuple(self.members),
+                    tuple(self.support))
 
     # ---- assertion kinds. Qualified forms (~10%) mirror codebases that avoid static imports.
 

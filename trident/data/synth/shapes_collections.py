@@ -303,6 +303,8 @@ def shape_map_lookup(rng: random.Random) -> Case:
                  + textwrap.indent(ret.format(m=m), INDENT) + "\n}")
         adder = rng.choice(["register", "put", "add", "save"])
         t.setup(*(f"{recv}.{adder}({jstr(k)}, {vlit(values[k])});" for k in stored))
+        t.context(members=(f"private final {mtype} {m} = new HashMap<>();",
+                           f"public void {adder}(String key, {vtype} value) {{\n{INDENT}{m}.put(key, value);\n}}"))
         call = lambda k: f"{recv}.{method}({jstr(k)})"  # noqa: E731
     hit = rng.choice(stored)
     miss = rng.choice([k for k in keys if k not in stored] + ["unknown"])

@@ -166,6 +166,7 @@ def shape_number_theory(rng: random.Random) -> Case:
             }
         """, mods=mods, method=method, a=a, b=b)
         fn = lambda x, y: x * y // math.gcd(x, y)  # noqa: E731
+        t.context(members=("private static int gcd(int a, int b) {\n    return b == 0 ? a : gcd(b, a % b);\n}",))
     args = [(rng.randint(1, 60) * rng.choice([1, 2, 3, 6]), rng.randint(1, 60)) for _ in range(k)]
     calls = [(f"{recv}.{method}({x}, {y})", fn(x, y)) for x, y in args]
     t.checks("int", calls, lambda v, act: t.eq(str(v), act))

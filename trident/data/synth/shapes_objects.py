@@ -142,6 +142,9 @@ def shape_accessor(rng: random.Random) -> Case:
     var = rng.choice([cls[0].lower() + cls[1:], cls[0].lower() + cls[1:], "entity", "obj"])
     t.setup(f"{cls} {var} = new {cls}();")
     is_setter = rng.random() < 0.5
+    other = (f"public {typ} {getter}() {{\n{INDENT}return {field};\n}}" if is_setter
+             else f"public void {setter}({typ} {field}) {{\n{INDENT}this.{field} = {field};\n}}")
+    t.context(cls, (f"private {typ} {field};", other))
     if is_setter:
         focal = java_template("""
             public void $setter($typ $field) {
@@ -195,6 +198,8 @@ def shape_fluent(rng: random.Random) -> Case:
     """, cls=cls, method=method, typ=typ, field=field)
     var = rng.choice(["builder", cls[0].lower() + cls[1:]])
     t.setup(f"{cls} {var} = new {cls}();")
+    t.context(cls, (f"private {typ} {field};",
+                    f"public {typ} {_getter(field, typ)}() {{\n{INDENT}return {field};\n}}"))
     lit, value = _field_value(rng, typ)
     out = rng.choice(["returned", "result", "chained", "self"])
     t.setup(f"{cls} {out} = {var}.{method}({lit});")
@@ -226,6 +231,7 @@ def shape_cached(rng: random.Random) -> Case:
         """, typ=typ, method=method, field=field)
         owner = rng.choice([f"{typ}Provider", f"{typ}Factory", f"{typ}Holder"])
         recv, _ = t.receiver(owner, static_ok=False)
+        t.context(members=(f"private {typ} {field};",), support=(f"class {typ} {{\n}}",))
         first, second = f"{recv}.{method}()", f"{recv}.{method}()"
     elif kind == "singleton":
         typ = rng.choice(["Registry", "EventBus", "AppContext", "Metrics", "IdGenerator"])
@@ -239,6 +245,7 @@ def shape_cached(rng: random.Random) -> Case:
             }
         """, typ=typ)
         first = second = f"{typ}.getInstance()"
+        t.context(typ, (f"private static {typ} instance;",))
     elif kind == "memo":
         typ, factory, key = rng.choice([("Pattern", "Pattern::compile", rng.choice(["\\d+", "[a-z]+", "^\\s*$", "a|b"])),
                                         ("DateTimeFormatter", "DateTimeFormatter::ofPattern",
@@ -251,6 +258,7 @@ def shape_cached(rng: random.Random) -> Case:
         """, typ=typ, method=method, factory=factory)
         recv, _ = t.receiver(rng.choice([f"{typ}Cache", "Cache", "Memo"]), static_ok=False)
         first = second = f"{recv}.{method}({jstr(key)})"
+        t.context(members=(f"private final Map<String, {typ}> cache = new HashMap<>();",))
     else:
         typ, method = "String", rng.choice(["intern", "canonical", "dedupe"])
         focal = java_template("""
@@ -259,6 +267,7 @@ def shape_cached(rng: random.Random) -> Case:
             }
         """, method=method)
         recv, _ = t.receiver(rng.choice(["Interner", "StringPool", "NamePool"]), static_ok=False)
+        t.context(members=("private final Map<String, String> pool = new HashMap<>();",))
         w = rng.choice(WORDS)
         first = f"{recv}.{method}(new String({jstr(w)}))"
         second = f"{recv}.{method}({jstr(w)})"

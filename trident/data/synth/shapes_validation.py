@@ -68,6 +68,7 @@ def shape_validation(rng: random.Random) -> Case:
             }
         """, mods=mods)
         bad = lambda: f"{recv}.setAge({rng.choice([-1, -rng.randint(2, 99), rng.randint(151, 999)])})"  # noqa: E731
+        t.context(members=("private int age;",))
     elif op == "repeat":
         method, exc = rng.choice(["repeat", "times"]), "IllegalArgumentException"
         focal = java_template("""

@@ -48,6 +48,8 @@ def make_record(rng: random.Random, shape: str, index: int) -> dict:
         "focal_method": case.focal_method,
         "test_method_masked": render_test(rng, case),
         "assertions": list(case.assertions),
+        # What `trident evaluate --execute` needs to compile and run the test (trident.execution).
+        "executable": {"class_name": case.class_name, "members": list(case.members), "support": list(case.support)},
     }
 
 
