@@ -25,6 +25,11 @@ $(STAMP): pyproject.toml
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null \
 		|| { apt-get update -qq && apt-get install -y -qq postgresql; } \
 		|| echo "postgresql not installed (needs root): the multi-worker sweep tests need it"
+	# Java for running generated tests (trident evaluate --execute): a JDK and Debian's test jars.
+	command -v javac >/dev/null && ls /usr/share/java/junit-platform-console-standalone.jar /usr/share/java/assertj-core.jar \
+		/usr/share/java/hamcrest.jar /usr/share/java/junit4.jar >/dev/null 2>&1 \
+		|| { apt-get update -qq && apt-get install -y -qq default-jdk-headless junit5 junit4 libassertj-core-java libhamcrest-java; } \
+		|| echo "Java test jars not installed (needs root): trident evaluate --execute and its tests need them"
 	touch $(STAMP)
 
 test: setup
@@ -69,3 +74,5 @@ dashboard: setup
 bench: setup
 	$(PY) benchmarks/overhead.py
 	$(PY) benchmarks/mine_speed.py
+	test -f runs/smoke/summary.json || $(MAKE) smoke
+	$(PY) benchmarks/execute_speed.py

@@ -6,7 +6,8 @@ machine. Per-step time is the mean wall time
 between consecutive optimizer-step ends (data, loss, backward, optimizer, logging), the
 first `--warmup` steps left out. Per-component gradient-norm logging is a diagnostic with its own cost (one extra
 backward pass per component every `train.grad_norm_every` steps): it is off here and
-measured on its own, for the tiny pair, in the last column.
+measured on its own, for the tiny pair, as is the `exec` reward (trident-v1 plus exec at weight 0.1),
+in the last two columns.
 
     python benchmarks/overhead.py                 # tiny presets and the CodeT5+ shapes
     python benchmarks/overhead.py --pairs tiny    # just the tiny presets
@@ -84,6 +85,9 @@ def measure(pair: str, work: Path, warmup: int) -> dict:
     # the diagnostic alone: trident-v1 with a gradient norm per component on every step
     cfg = load_config("experiments/trident-v1.yaml", [*common, f"--name={pair}-v1-gradnorm", "--train.grad_norm_every=1"])
     out["v1_grad_norm_every_step"] = timed_fit(cfg, build_model(student_name, tok, 0), tok, data, teacher, warmup)
+    # the `exec` reward (off by default): trident-v1 plus running the sampled assertions
+    cfg = load_config("experiments/trident-v1.yaml", [*common, f"--name={pair}-v1-exec", "--loss.components.exec.start=0.1"])
+    out["v1_with_exec"] = timed_fit(cfg, build_model(student_name, tok, 0), tok, data, teacher, warmup)
     return out
 
 
@@ -105,10 +109,12 @@ def main() -> None:
             r["v1_over_trident"] = r["trident-v1"] / r["trident"]
             if "v1_grad_norm_every_step" in r:
                 r["grad_norm_diagnostic_over_v1"] = r["v1_grad_norm_every_step"] / r["trident-v1"]
+                r["exec_over_v1"] = r["v1_with_exec"] / r["trident-v1"]
             r["bench_seconds"] = time.perf_counter() - t0
             results[pair] = r
     table = pd.DataFrame(results).T.reindex(columns=["legacy", "trident", "trident-v1", "trident_over_legacy",
-                                                     "v1_over_trident", "grad_norm_diagnostic_over_v1"])
+                                                     "v1_over_trident", "grad_norm_diagnostic_over_v1",
+                                                     "exec_over_v1"])
     print("\nseconds per optimizer step, and ratios (budget: trident/legacy ≤ 1.25, v1/trident ≤ 1.10)")
     print(table.to_string(float_format=lambda v: f"{v:.3f}"))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

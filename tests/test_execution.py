@@ -122,3 +122,93 @@ def test_schema_dispatches_every_variant():
     # `total += a` is an assignment, not an arithmetic site; removing it changes no result the test sees,
     # which is why the runner keeps only the mutants the reference assertions kill.
     assert [m.operator for m in mutants(ADD)] == ["arithmetic", "return_constant", "remove_assignment"]
+
+
+def test_exec_reward_scores_by_running_and_its_term_moves_the_student():
+    import torch
+    import trident.losses.catalog  # noqa: F401  (the built-ins register there)
+    from trident.losses.registry import COMPONENTS, LossInputs, SampledRewards
+    from trident.execution.reward import exec_score
+    from trident.models import build_model, train_tokenizer
+
+    assert COMPONENTS["exec"].kind == "sequence" and COMPONENTS["exec"].needs.records
+    record = Record("r", ADD, TEST, ["assertEquals(3, sum);"],
+                    {"executable": {"class_name": "Calc", "members": ["private int total;"]}})
+    plain = Record("p", ADD, TEST, ["assertEquals(3, sum);"])  # not executable: scores 0 either way
+    texts = ["assertEquals(3, sum);", "assertEquals(4, sum);", "assertTrue(sum != 0);", "assertEquals(3, sum);"]
+    scores = exec_score(texts, [], {}, None, "cpu", records=[record, record, record, plain])
+    # right: passes and kills both mutants (1/2 + 1/2); wrong: 0; weak: kills one of two (1/2 + 1/4); plain: 0
+    assert scores.tolist() == [1.0, 0.0, 0.75, 0.0]
+
+    tok = train_tokenizer([ADD, TEST, texts[0]] * 4, 300)
+    torch.manual_seed(0)
+    model = build_model("tiny-student", tok, 0)
+    enc = tok(["x"] * 2, return_tensors="pt")
+    logp = model(**enc, labels=torch.tensor([[5, 6], [7, 8]])).logits.log_softmax(-1).mean((1, 2))
+    rewards = SampledRewards(torch.zeros(2, 1), logp, {"exec": scores[:2]}, {"exec": scores[1:3]})
+    term = COMPONENTS["exec"].fn(LossInputs(torch.zeros(2, 1, 5), torch.zeros(2, 1), rewards=rewards), None)
+    assert term.item() == pytest.approx(1 - 0.5)  # the logged value: 1 − mean sample score
+    term.backward()
+    assert sum(p.grad.abs().sum().item() for p in model.parameters() if p.grad is not None) > 0
+
+
+def test_execution_statistics_and_their_corpus_metrics():
+    import numpy as np
+    from trident.analysis import stats as st
+
+    rows = [{"id": "a", "executable": True, "compiles": True, "passes": True, "killed_mutants": 1, "mutants": 2},
+            {"id": "b", "executable": True, "compiles": False, "passes": False, "killed_mutants": 0, "mutants": 3},
+            {"id": "c", "executable": True, "compiles": True, "passes": False, "killed_mutants": 0, "mutants": 0},
+            {"id": "d", "executable": False, "compiles": True, "passes": False, "killed_mutants": 0, "mutants": 0}]
+    x = st.execution_array(["a", "b", "c", "d", "e"], rows)
+    stats = st.example_stats(["a", "b", "c", "d", "e"], ["x"] * 5, [["x"]] * 5, execution=x)
+    # executable: a, b, c. compile 2/3, pass 1/3; mutation over a and b: (1/2 + 0/3) / 2
+    assert st.full_sample(stats, "compile_rate") == pytest.approx(2 / 3)
+    assert st.full_sample(stats, "pass_rate") == pytest.approx(1 / 3)
+    assert st.full_sample(stats, "mutation_score") == pytest.approx(0.25)
+    weights = np.array([[2, 0, 1, 1, 1], [0, 0, 0, 1, 1]], float)  # a twice and c; then nothing executable
+    got = st.corpus_metric(stats, "pass_rate", weights)
+    assert got[0] == pytest.approx(2 / 3) and np.isnan(got[1])  # n/a, never 0
+    without = st.example_stats(["a"], ["x"], [["x"]])
+    assert np.isnan(st.full_sample(without, "pass_rate"))
+
+
+def test_train_evaluate_and_execute_commands_report_execution_metrics(synth_dir, tmp_path, capsys):
+    import json
+
+    from conftest import tiny_overrides
+    from trident.cli import main
+
+    args = ["--config", "experiments/legacy.yaml",
+            *tiny_overrides(synth_dir, tmp_path / "runs", name="exec", **{"eval.execute": "true"})]
+    assert main(["train", *args]) == 0
+    run = tmp_path / "runs" / "exec"
+    summary = json.loads((run / "summary.json").read_text())
+    val_rows = (run / "eval" / "val" / "execution.jsonl").read_text().splitlines()
+    assert len(val_rows) == summary["val_records"] == 12
+    for key in ("compile_rate", "pass_rate", "mutation_score"):
+        value = summary["val_metrics"][key]
+        assert value is None or 0.0 <= value <= 1.0
+    assert summary["val_metrics"]["executable_records"] == 12  # every synthetic reference passes
+    capsys.readouterr()
+    assert main(["evaluate", "--run", str(run), "--split", "test", "--execute"]) == 0
+    out = capsys.readouterr().out
+    assert "12 executable" in out and "pass_rate" in out
+    metrics = json.loads((run / "eval" / "test" / "metrics.json").read_text())
+    rows = [json.loads(line) for line in (run / "eval" / "test" / "execution.jsonl").read_text().splitlines()]
+    assert len(rows) == 12 and metrics["pass_rate"] == pytest.approx(sum(r["passes"] for r in rows) / 12)
+    assert metrics["compile_rate"] == pytest.approx(sum(r["compiles"] for r in rows) / 12)
+    # `trident execute` on the same predictions gives the same numbers
+    assert main(["execute", str(run / "eval" / "test" / "predictions.jsonl")]) == 0
+    again = capsys.readouterr().out
+    shown = "n/a" if metrics["pass_rate"] is None else f"{metrics['pass_rate']:.4f}"
+    assert f"12 of 12 records executable" in again and f"pass_rate {shown}" in again
+
+
+def test_records_without_executable_report_not_applicable(tmp_path, capsys):
+    from trident.execution.scoring import execute_predictions
+
+    records = [Record("a", ADD, TEST, ["assertEquals(3, sum);"])]
+    results, rates = execute_predictions(records, ["assertEquals(3, sum);"])
+    assert results == [] and rates == {"compile_rate": None, "pass_rate": None, "mutation_score": None,
+                                       "executable_records": 0}

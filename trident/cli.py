@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from trident.config import describe
-from trident.errors import ConfigError, NonFiniteTraining, TridentError
+from trident.errors import ConfigError, DataError, NonFiniteTraining, TridentError
 
 CONFIG_HELP = """config:
   --config FILE      a YAML run config (experiments/smoke.yaml, legacy.yaml, trident.yaml)
@@ -95,6 +95,19 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--split", default="test", choices=["train", "val", "test"], help="split to evaluate (default: test)")
     ev.add_argument("--with-teacher", action="store_true",
                     help="also evaluate the teacher this run was distilled from and print both side by side")
+    ev.add_argument("--execute", action="store_true",
+                    help="also compile and run the predicted assertions (records with an `executable` field: the "
+                         "synthetic corpus): compile_rate, pass_rate, mutation_score, and eval/<split>/execution.jsonl")
+
+    ex = sub.add_parser("execute", formatter_class=fmt, help="compile and run the assertions of a predictions file",
+                        description="Put each prediction of PREDICTIONS (a predictions.jsonl that `trident evaluate` "
+                                    "wrote) into its record's test, compile it and run it on the focal method and on "
+                                    "its mutants, in one JVM. Writes execution.jsonl next to PREDICTIONS and prints "
+                                    "compile_rate, pass_rate and mutation_score. Needs Java 17+ and Debian's junit5, "
+                                    "junit4, libassertj-core-java and libhamcrest-java (`make setup`).")
+    ex.add_argument("predictions", help="a predictions.jsonl ({id, prediction} per line)")
+    ex.add_argument("--records", help="the split file the predictions were made for (default: the run's data.dir "
+                                      "and the split the predictions' folder is named for)")
 
     sw = sub.add_parser("sweep", formatter_class=fmt, help="run a W&B-format sweep file with Optuna (or W&B agents)",
                         description="Run a sweep file (W&B's sweep-config format). The default engine is Optuna: the "
@@ -198,19 +211,60 @@ def _cmd_evaluate(args, extra) -> int:
     from trident import metrics
     from trident.config import load_config
     from trident.evaluate import evaluate_model, evaluate_run
+    from trident.execution.scoring import EXEC_KEYS
     from trident.rundir import RunDir, read_summary
 
     run = RunDir(Path(args.run))
-    rows = {"student" if args.with_teacher else run.name: evaluate_run(run.root, args.split, extra)}
+    rows = {"student" if args.with_teacher else run.name: evaluate_run(run.root, args.split, extra, args.execute)}
     if args.with_teacher:
         teacher = Path(read_summary(run).teacher)
         cfg = load_config(run.config, extra)
-        rows = {"teacher": evaluate_model(teacher, cfg, args.split, run.eval_dir(args.split, teacher=True)), **rows}
-    keys = list(metrics.METRIC_KEYS)
-    table = pd.DataFrame({name: {k: m[k] for k in keys} for name, m in rows.items()}).T
-    print(f"\n{args.split} split ({next(iter(rows.values()))['records']} records):")
-    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+        rows = {"teacher": evaluate_model(teacher, cfg, args.split, run.eval_dir(args.split, teacher=True),
+                                          execute=args.execute), **rows}
+    keys = list(metrics.METRIC_KEYS) + (list(EXEC_KEYS) if args.execute else [])
+    table = pd.DataFrame({name: {k: m.get(k) for k in keys} for name, m in rows.items()}).T
+    print(f"\n{args.split} split ({next(iter(rows.values()))['records']} records"
+          + (f", {next(iter(rows.values()))['executable_records']} executable" if args.execute else "") + "):")
+    print(table.to_string(float_format=lambda v: f"{v:.4f}", na_rep="n/a"))
     print(f"\npredictions and metrics: {run.root / 'eval'}")
+    return 0
+
+
+def _cmd_execute(args, extra) -> int:
+    from trident.config import load_config
+    from trident.data.records import iter_records, load_split
+    from trident.execution.scoring import EXEC_KEYS, execute_predictions
+    from trident.io import atomic_write_jsonl
+    from trident.rundir import EXECUTION_FILE
+
+    if extra:
+        raise ConfigError(f"unrecognised arguments: {' '.join(extra)}")
+    predictions_path = Path(args.predictions)
+    predictions = {}
+    for line, row in enumerate(predictions_path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not row.strip():
+            continue
+        try:
+            item = json.loads(row)
+            predictions[str(item["id"])] = str(item["prediction"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DataError(f"{predictions_path}:{line}: not a prediction ({{\"id\", \"prediction\"}}): {exc}") from None
+    if args.records:
+        records = list(iter_records(args.records, id_prefix=Path(args.records).name.split(".")[0]))
+    else:
+        run_dir, split = predictions_path.parent.parent.parent, predictions_path.parent.name.removesuffix("-teacher")
+        if not (run_dir / "config.yaml").exists():
+            raise ConfigError(f"{predictions_path} is not inside a run's eval/<split>/ folder: give --records")
+        records = load_split(load_config(run_dir / "config.yaml").data.dir, split)
+    missing = [r.id for r in records if r.id not in predictions]
+    if missing:
+        raise DataError(f"{predictions_path} has no prediction for {len(missing)} record(s), e.g. {missing[0]}")
+    results, rates = execute_predictions(records, [predictions[r.id] for r in records], progress=sys.stderr.isatty())
+    atomic_write_jsonl(predictions_path.parent / EXECUTION_FILE, (r.to_dict() for r in results))
+    shown = {k: ("n/a" if rates[k] is None else f"{rates[k]:.4f}") for k in EXEC_KEYS}
+    print(f"{rates['executable_records']} of {len(records)} records executable: "
+          + ", ".join(f"{k} {v}" for k, v in shown.items()))
+    print(f"per example: {predictions_path.parent / EXECUTION_FILE}")
     return 0
 
 
@@ -240,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
 
             print(format_report(analyse(args.run, args.window)))
             return 0
-        handler = {"teacher": _cmd_teacher, "train": _cmd_train, "evaluate": _cmd_evaluate}[args.command]
+        handler = {"teacher": _cmd_teacher, "train": _cmd_train, "evaluate": _cmd_evaluate,
+                   "execute": _cmd_execute}[args.command]
         return handler(args, extra)
     except NonFiniteTraining as exc:
         print(f"trident: training stopped: {exc}", file=sys.stderr)

@@ -192,6 +192,9 @@ class EvalConfig:
     num_beams: int = _doc("1 = greedy decoding; >1 = beam search", 1, COUNT)
     batch_size: int = _doc("generation batch size", 32, COUNT)
     max_new_tokens: int = _doc("longest generated target", 64, COUNT)
+    execute: bool = _doc("compile and run a run's final validation predictions (records with an `executable` field, "
+                         "as the synthetic corpus writes): compile_rate, pass_rate and mutation_score join "
+                         "summary.json's val_metrics, the trials table and the before/after report", False)
 
 
 @dataclass

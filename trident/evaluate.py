@@ -15,11 +15,13 @@ from trident.data.batches import collator
 from trident.errors import RunDirError
 from trident.generation import decode, set_generation
 from trident.models import load_tokenizer
-from trident.rundir import METRICS_FILE, PREDICTIONS_FILE, RunDir
+from trident.rundir import EXECUTION_FILE, METRICS_FILE, PREDICTIONS_FILE, RunDir
 from trident.runs import load_records, report_truncation
 
 
-def evaluate_model(model_dir: Path, cfg, split: str, out_dir: Path) -> dict:
+def evaluate_model(model_dir: Path, cfg, split: str, out_dir: Path, execute: bool = False) -> dict:
+    """Generate for every record of `split` and score; with `execute`, also compile and run the
+    predicted assertions (trident.execution) and add compile_rate, pass_rate and mutation_score."""
     tokenizer = load_tokenizer(model_dir)
     model = AutoModelForSeq2SeqLM.from_pretrained(model_dir)
     bad: dict = {}
@@ -42,6 +44,12 @@ def evaluate_model(model_dir: Path, cfg, split: str, out_dir: Path) -> dict:
     result = metrics.compute_all(preds, refs)
     result.update({"split": split, "records": len(records), "num_beams": cfg.eval.num_beams, "bad_records": bad,
                    "truncation": truncation})
+    if execute:
+        from trident.execution.scoring import execute_predictions
+
+        ran, rates = execute_predictions(records, preds, progress=cfg.tracking.progress)
+        result.update(rates)
+        atomic_write_jsonl(out_dir / EXECUTION_FILE, (r.to_dict() for r in ran))
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_jsonl(out_dir / PREDICTIONS_FILE,
                        ({"id": r.id, "prediction": p, "references": r.assertions} for r, p in zip(records, preds)))
@@ -49,7 +57,8 @@ def evaluate_model(model_dir: Path, cfg, split: str, out_dir: Path) -> dict:
     return result
 
 
-def evaluate_run(run_dir: str | Path, split: str = "test", overrides: list[str] | None = None) -> dict:
+def evaluate_run(run_dir: str | Path, split: str = "test", overrides: list[str] | None = None,
+                 execute: bool = False) -> dict:
     """Evaluate a finished run's `<run>/model` on a split; writes `<run>/eval/<split>/{predictions.jsonl,metrics.json}`."""
     run = RunDir(Path(run_dir))
     if not run.is_finished():  # summary.json is written last: its model may be another attempt's, or none
@@ -58,4 +67,4 @@ def evaluate_run(run_dir: str | Path, split: str = "test", overrides: list[str] 
     if not (run.model / "config.json").exists():
         raise FileNotFoundError(f"{run.root} holds no trained model (expected {run.model}); train it first")
     cfg = load_config(run.config, overrides)
-    return evaluate_model(run.model, cfg, split, run.eval_dir(split))
+    return evaluate_model(run.model, cfg, split, run.eval_dir(split), execute=execute)

@@ -62,7 +62,7 @@ def _dataset(cfg, records, tokenizer, critical: bool, split: str, truncation: di
                               focal_context=cfg.data.focal_context)
     generated = split == "val"  # validation passes generate with eval.max_new_tokens
     truncation[split] = report_truncation(cfg, split, cut.counts(cfg.eval.max_new_tokens if generated else None))
-    return EncodedDataset(features, [r.id for r in records], [target_text(r) for r in records])
+    return EncodedDataset(features, [r.id for r in records], [target_text(r) for r in records], records)
 
 
 def _cache_gold_embeddings(cfg, loss_fn: MultiComponentLoss, datasets) -> None:
@@ -215,6 +215,12 @@ def fit(cfg, tcfg, run: RunDir, model, tokenizer, data: Data, loss_cfg, *, role:
                             for r, p in zip(data.val, compute_metrics.last_predictions)))
     timing = ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second")
     final = {k[len("eval_"):]: v for k, v in evals[-1].items() if k.startswith("eval_") and k not in timing}
+    if cfg.eval.execute and compute_metrics.last_predictions is not None:
+        from trident.execution.scoring import execute_predictions
+
+        ran, rates = execute_predictions(data.val, compute_metrics.last_predictions, progress=cfg.tracking.progress)
+        atomic_write_jsonl(run.execution("val"), (r.to_dict() for r in ran))
+        final.update(rates)
 
     trainer.save_model(str(run.model))
     tokenizer.save_pretrained(str(run.model))

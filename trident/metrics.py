@@ -18,6 +18,9 @@ from trident import java
 METRIC_KEYS = ("exact_match", "precision", "recall", "f1", "pans", "ast_validity", "assertion_validity", "bleu")
 # The ones reports, sweep trials and before/after tables carry, in their order (the others are F1's parts).
 REPORTED_KEYS = ("f1", "pans", "ast_validity", "assertion_validity", "exact_match", "bleu")
+# Execution metrics (trident.execution): present only where predictions were compiled and run;
+# absent means n/a, never 0.
+EXECUTION_KEYS = ("compile_rate", "pass_rate", "mutation_score")
 
 _PANS_MAX_N = 4
 _PANS_DECAY = 0.1

@@ -28,6 +28,8 @@ from trident.io import atomic_write_json
 
 PREDICTIONS_FILE = "predictions.jsonl"  # one {"id", "prediction", "references"} per record
 METRICS_FILE = "metrics.json"
+# one {"id", "executable", "compiles", "passes", "killed_mutants", "mutants", "error"} per executable record
+EXECUTION_FILE = "execution.jsonl"
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,9 @@ class RunDir:
 
     def metrics(self, split: str, teacher: bool = False) -> Path:
         return self.eval_dir(split, teacher) / METRICS_FILE
+
+    def execution(self, split: str, teacher: bool = False) -> Path:
+        return self.eval_dir(split, teacher) / EXECUTION_FILE
 
     def is_finished(self) -> bool:
         return self.summary.exists()

@@ -14,12 +14,15 @@ from typing import Sequence
 
 import numpy as np
 
+from trident.metrics import EXECUTION_KEYS
+
 from trident.analysis import stats as st
 from trident.analysis.sources import BASELINE, RunData
 
 METRIC_LABELS = {"f1": "F1", "pans": "PANS", "ast_validity": "AST validity",
                  "assertion_validity": "assertion validity", "exact_match": "exact match",
-                 "semantic": "semantic sim.", "bleu": "BLEU"}
+                 "semantic": "semantic sim.", "bleu": "BLEU", "compile_rate": "compile rate", "pass_rate": "pass rate",
+                 "mutation_score": "mutation score"}
 LABEL_ORDER = ("legacy", "trident", "trident-v1")
 
 
@@ -138,8 +141,9 @@ def _example_stats(runs: Sequence[RunData], semantic_model: str | None,
         pick = [position[i] for i in order]
         rows = [r.predictions[i] for i in pick]
         semantic = sem[r.name][pick] if r.name in sem else None
+        execution = st.execution_array(order, r.execution) if r.execution is not None else None
         out[r.name] = st.example_stats(order, [p["prediction"] for p in rows], [p["references"] for p in rows],
-                                       semantic)
+                                       semantic, execution)
     return out, len(order)
 
 
@@ -176,7 +180,9 @@ def _estimate_row(row: ConfigRow, per_run: dict[str, st.ExampleStats], weights: 
                      f"{len(example_runs)} run(s) only")
     for metric in st.METRICS:
         cell = Cell(seed_values=[r.metrics[metric] for r in used if metric in r.metrics])
-        if row.bootstrap and (metric != "semantic" or all(s.semantic is not None for s in example_runs)):
+        per_example = (all(s.semantic is not None for s in example_runs) if metric == "semantic" else
+                       all(s.execution is not None for s in example_runs) if metric in EXECUTION_KEYS else True)
+        if row.bootstrap and per_example:
             est = st.pooled_estimate(example_runs, metric, weights, level)
             cell.value, cell.lo, cell.hi, cell.replicates = est.value, est.lo, est.hi, est.replicates
             cell.seed_values = [st.full_sample(s, metric) for s in example_runs]

@@ -43,6 +43,7 @@ class RunData:
     nonfinite_logged: int | None = None  # rows of step history whose loss_total is NaN/Inf
     steps: pd.DataFrame | None = None  # step history: step, loss_total, <component>/raw, ...
     predictions: list[dict] | None = None  # eval/val/predictions.jsonl rows
+    execution: list[dict] | None = None  # eval/val/execution.jsonl rows (runs with eval.execute)
     params: dict[str, Any] = field(default_factory=dict)  # sweep parameters (study/W&B)
     problems: list[str] = field(default_factory=list)
 
@@ -128,6 +129,24 @@ def read_predictions(path: Path, run: str) -> tuple[list[dict] | None, list[str]
     return out, []
 
 
+def read_execution(path: Path, run: str) -> tuple[list[dict] | None, list[str]]:
+    """eval/val/execution.jsonl, which only runs with eval.execute have (no file: no problem)."""
+    if not path.exists():
+        return None, []
+    out = []
+    for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            out.append({"id": str(row["id"]), "executable": bool(row["executable"]), "compiles": bool(row["compiles"]),
+                        "passes": bool(row["passes"]), "killed_mutants": int(row["killed_mutants"]),
+                        "mutants": int(row["mutants"])})
+        except (ValueError, KeyError, TypeError) as exc:
+            return None, [f"{run}: eval/val/execution.jsonl line {no} is unreadable ({exc}); file ignored"]
+    return out, []
+
+
 def _config_beta(cfg: dict, summary: Summary | None) -> float | str | None:
     loss = cfg.get("loss") or {}
     if "semantic" not in (loss.get("components") or {}):
@@ -189,6 +208,8 @@ def load_run_dir(run_dir: str | Path, label: str | None = None, seed: int | None
         run.nonfinite_logged = run.steps.attrs.get("nonfinite_loss")
     if run.finished:
         run.predictions, problems = read_predictions(paths.predictions("val"), name)
+        run.problems += problems
+        run.execution, problems = read_execution(paths.execution("val"), name)
         run.problems += problems
     return run
 

@@ -22,7 +22,8 @@ import numpy as np
 from trident import metrics as tm
 
 # Metric names in the order reports show them; all on a 0-1 scale.
-METRICS = (*(k for k in tm.REPORTED_KEYS if k != "bleu"), "semantic", "bleu")  # semantic is computed here, not in training
+METRICS = (*(k for k in tm.REPORTED_KEYS if k != "bleu"), "semantic", "bleu",  # semantic is computed here, not in training
+           *tm.EXECUTION_KEYS)  # only where the runs' predictions were executed (eval.execute)
 _MEAN_KINDS = ("pans", "ast_validity", "assertion_validity", "exact_match", "semantic")
 
 
@@ -40,6 +41,9 @@ class ExampleStats:
     assertion_validity: np.ndarray
     semantic: np.ndarray | None  # None where sentence embeddings were unavailable
     bleu: np.ndarray  # [n, 2 + 2·order]: hyp len, ref len, correct n-grams, total n-grams
+    # [n, 5]: executable, compiles, passes, has mutants, share of mutants killed (trident.execution);
+    # None where the predictions were not executed
+    execution: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -50,7 +54,8 @@ class ExampleStats:
             ids=[self.ids[i] for i in idx], tp=self.tp[idx], fp=self.fp[idx], fn=self.fn[idx],
             exact_match=self.exact_match[idx], pans=self.pans[idx], ast_validity=self.ast_validity[idx],
             assertion_validity=self.assertion_validity[idx],
-            semantic=None if self.semantic is None else self.semantic[idx], bleu=self.bleu[idx])
+            semantic=None if self.semantic is None else self.semantic[idx], bleu=self.bleu[idx],
+            execution=None if self.execution is None else self.execution[idx])
 
 
 def semantic_similarity(preds: Sequence[str], refs: Sequence[Sequence[str]],
@@ -67,8 +72,22 @@ def semantic_similarity(preds: Sequence[str], refs: Sequence[Sequence[str]],
     return (emb[:n] * emb[n:]).sum(-1).clamp(-1.0, 1.0).cpu().numpy().astype(float)
 
 
+def execution_array(ids: Sequence[str], rows: Sequence[dict]) -> np.ndarray:
+    """The execution columns of ExampleStats from execution.jsonl rows; an id without a row (a
+    record that is not executable) counts in no execution metric."""
+    by_id = {str(r["id"]): r for r in rows}
+    out = np.zeros((len(ids), 5))
+    for i, example in enumerate(ids):
+        r = by_id.get(str(example))
+        if r is not None and r.get("executable"):
+            mutants = int(r.get("mutants") or 0)
+            out[i] = (1.0, float(bool(r["compiles"])), float(bool(r["passes"])), float(mutants > 0),
+                      (r["killed_mutants"] / mutants) if mutants else 0.0)
+    return out
+
+
 def example_stats(ids: Sequence[str], preds: Sequence[str], refs: Sequence[Sequence[str]],
-                  semantic: np.ndarray | None = None) -> ExampleStats:
+                  semantic: np.ndarray | None = None, execution: np.ndarray | None = None) -> ExampleStats:
     """Per-example statistics computed with trident.metrics' own helpers (one parse per line)."""
     exs = tm.prepare(list(preds), [list(r) for r in refs])
     counts = [tm.line_counts(ex) for ex in exs]  # the same per-example sums micro-F1 is built from
@@ -81,7 +100,7 @@ def example_stats(ids: Sequence[str], preds: Sequence[str], refs: Sequence[Seque
         pans=np.asarray([tm.example_pans(ex) for ex in exs], float),
         ast_validity=np.asarray([tm.example_ast_valid(ex) for ex in exs]),
         assertion_validity=np.asarray([tm.example_assertion_valid(ex) for ex in exs]),
-        semantic=None if semantic is None else np.asarray(semantic, float), bleu=bleu)
+        semantic=None if semantic is None else np.asarray(semantic, float), bleu=bleu, execution=execution)
 
 
 # ---- corpus metrics from summed statistics ---------------------------------------------
@@ -109,6 +128,15 @@ def corpus_metric(stats: ExampleStats, name: str, weights: np.ndarray) -> np.nda
         return f1_from_counts(weights @ stats.tp, weights @ stats.fp, weights @ stats.fn)
     if name == "bleu":
         return bleu_from_stats(weights @ stats.bleu)
+    if name in tm.EXECUTION_KEYS:
+        if stats.execution is None:
+            return np.full(len(weights), np.nan)
+        x = stats.execution
+        num, den = {"compile_rate": (x[:, 0] * x[:, 1], x[:, 0]), "pass_rate": (x[:, 0] * x[:, 2], x[:, 0]),
+                    "mutation_score": (x[:, 3] * x[:, 4], x[:, 3])}[name]
+        top, bottom = weights @ num, weights @ den
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(bottom > 0, top / np.where(bottom > 0, bottom, 1), np.nan)
     if name in _MEAN_KINDS:
         values = getattr(stats, name)
         if values is None:

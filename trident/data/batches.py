@@ -13,12 +13,14 @@ from transformers import DataCollatorForSeq2Seq
 
 class EncodedDataset(torch.utils.data.Dataset):
     """Encoded features plus what sequence-level losses need per row: its record id, its
-    target text and (filled by fit) frozen-encoder embeddings of the target, keyed by encoder."""
+    target text, its record, and (filled by fit) frozen-encoder embeddings of the target, keyed by encoder."""
 
-    def __init__(self, features: Sequence[dict], ids: Sequence[str] = (), references: Sequence[str] = ()):
+    def __init__(self, features: Sequence[dict], ids: Sequence[str] = (), references: Sequence[str] = (),
+                 records: Sequence = ()):
         self.features = [{**f, "idx": i} for i, f in enumerate(features)]
         self.ids = list(ids)
         self.references = list(references)
+        self.records = list(records)  # the Record of each row, for rewards that run its test
         self.gold: dict[str, torch.Tensor] = {}
 
     def __len__(self) -> int:

@@ -101,12 +101,18 @@ def _single(results: dict, cls: str) -> Outcome:
 
 
 def execute(examples: Sequence[Example], timeout_s: float = 2.0, mutant_timeout_s: float = 0.3,
-            progress: bool = False, workdir: str | Path | None = None) -> list[ExecResult]:
+            progress: bool = False, workdir: str | Path | None = None, jvm: JVM | None = None) -> list[ExecResult]:
     """Execute every example's prediction; one result per example, in order. `timeout_s` bounds a
     test on the original focal method, `mutant_timeout_s` one on a mutant (mutants that loop are
-    common, and a synthetic test takes milliseconds)."""
+    common, and a synthetic test takes milliseconds). A caller that executes often passes its own
+    running `jvm`; otherwise one is started for the call."""
+    if not examples:
+        return []
+    if jvm is None:
+        with JVM(timeout_s) as own:
+            return execute(examples, timeout_s, mutant_timeout_s, progress, workdir, own)
     bar = tqdm(total=4, desc="executing", unit="step", disable=not progress, leave=False)
-    with tempfile.TemporaryDirectory(prefix="trident-exec-", dir=workdir) as tmp, JVM(timeout_s) as jvm:
+    with tempfile.TemporaryDirectory(prefix="trident-exec-", dir=workdir) as tmp:
         root, classes = Path(tmp), Path(tmp) / "classes"
         preps: list[_Prepared] = []
         sources: list[Path] = []
@@ -148,7 +154,7 @@ def execute(examples: Sequence[Example], timeout_s: float = 2.0, mutant_timeout_
 
         n = len(examples)
         first = jvm.run([f"{preps[i].package}.{role}" for i in range(n) for role in (REFERENCE, PREDICTION)
-                         if runnable(i, role)])
+                         if runnable(i, role)], timeout_s=timeout_s)
         bar.update()
         ok = [runnable(i, REFERENCE) and _outcome(first, f"{preps[i].package}.{REFERENCE}", WITH).passes
               and _outcome(first, f"{preps[i].package}.{REFERENCE}", WITHOUT).passes for i in range(n)]

@@ -6,6 +6,7 @@ Adding a built-in is one function in its module and one line here.
 from __future__ import annotations
 
 from trident.errors import ConfigError
+from trident.execution.reward import exec_score
 from trident.losses import contrastive, sequence, token
 from trident.losses.registry import COMPONENTS, Component, Needs, add_component
 from trident.losses.scale import semantic_scale
@@ -25,6 +26,9 @@ sequence.register_reward("semantic", sequence.semantic_score, "(1 + cosine) / 2 
                          needs=Needs(gold_embeddings=("semantic_model",)), scale=semantic_scale)
 sequence.register_reward("pans", sequence.pans_score, "PANS: position-aware n-gram similarity on Java tokens")
 sequence.register_reward("ast", sequence.assertion_score, "share of lines that are assertion statements")
+sequence.register_reward("exec", exec_score, "runs the sample in its record's test: 0 unless it compiles and passes, "
+                         "then 1/2 + 1/2 · share of mutants killed (executable records; needs Java)",
+                         needs=Needs(records=True))
 
 def resolve(names, plugins=()) -> dict[str, Component]:
     """The registered components for `names` (after importing `plugins`), in the given order;

@@ -37,10 +37,12 @@ class Needs:
     teacher_logits: bool = False
     decoder_hidden: bool = False  # the student's last decoder layer, [batch, target_len, d_model]
     gold_embeddings: tuple[str, ...] = ()  # LossConfig keys naming encoders whose target embeddings it reads
+    records: bool = False  # the batch's records (a reward scoring with them gets `records=` per text)
 
     def __or__(self, other: "Needs") -> "Needs":
         return Needs(self.teacher_logits or other.teacher_logits, self.decoder_hidden or other.decoder_hidden,
-                     tuple(dict.fromkeys(self.gold_embeddings + other.gold_embeddings)))
+                     tuple(dict.fromkeys(self.gold_embeddings + other.gold_embeddings)),
+                     self.records or other.records)
 
 
 class Scale(Protocol):
@@ -64,6 +66,7 @@ class StepContext:
     model_inputs: dict = field(default_factory=dict)
     references: list = field(default_factory=list)  # target text per row
     record_ids: list = field(default_factory=list)
+    records: list = field(default_factory=list)  # trident.data.records.Record per row (rewards that run tests)
     gold_embeddings: dict = field(default_factory=dict)  # encoder name -> [batch, dim] unit-norm target embeddings
     decoder_hidden: Optional[torch.Tensor] = None  # [batch, target_len, d_model], student's last decoder layer
     parameters: Any = None  # torch.nn.ModuleDict: each component's trainable loss parameters, by name

@@ -134,8 +134,9 @@ def sample_rewards(inputs: LossInputs, cfg, rewards: tuple[str, ...]) -> Sampled
         reward = REWARDS[name]
         gold = gold_for(reward.needs, cfg, ctx, n, device)
         # Samples and baselines in one call: for an encoder, one batch instead of two is most of its cost here.
+        extra = {"records": ctx.records[:n] * 2} if reward.needs.records else {}
         both = reward.score(sample_texts + base_texts, refs + refs, {k: torch.cat([v, v]) for k, v in gold.items()},
-                            cfg, device)
+                            cfg, device, **extra)
         sample_scores[name], base_scores[name] = both[:n], both[n:]
     return SampledRewards(sample, logp, sample_scores, base_scores)
 
@@ -157,7 +158,8 @@ def self_critical_term(reward: str):
 
 def register_reward(name: str, score, doc: str = "", needs: Needs = Needs(), scale=None) -> Reward:
     """Register `score(texts, references, gold, cfg, device) -> [n] in [0, 1]` as a reward and
-    as the sequence component `name` that the self-critical term trains with it."""
+    as the sequence component `name` that the self-critical term trains with it. With
+    `needs=Needs(records=True)` it is called with `records=` too: each text's Record."""
     reward = Reward(name, score, doc, needs)
     add_reward(reward, Component(name, self_critical_term(name), "sequence", doc, needs=needs, scale=scale))
     return reward

@@ -189,7 +189,7 @@ def objective_for(spec: SweepSpec, study: optuna.Study):
             if first is not None:
                 trial.set_user_attr("duplicate_of", first)
                 raise optuna.TrialPruned(f"grid point also run by trial {first}, which keeps it")
-        for k in metrics.REPORTED_KEYS:
+        for k in (*metrics.REPORTED_KEYS, *metrics.EXECUTION_KEYS):
             trial.set_user_attr(k, summary.val_metrics.get(k))
         trial.set_user_attr("wall_time_s", summary.wall_time_s)  # the run's own time, not its teacher's
         return float(summary.val_metrics[metric_key(spec)])

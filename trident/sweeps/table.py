@@ -52,10 +52,13 @@ def trials_table(study: optuna.Study, intervals: dict[int, F1Interval] | None = 
         row[f"f1 {LEVEL:.0%} CI"] = _interval_text(intervals.get(t.number))
         for k in TABLE_METRICS:
             row[k] = t.user_attrs.get(k)
+        for k in metrics.EXECUTION_KEYS:  # columns only where some trial ran its predictions
+            row[k] = t.user_attrs.get(k)
         row["wall_time_s"] = t.user_attrs.get("wall_time_s")
         row["run_dir"] = t.user_attrs.get("run_dir")
         rows.append(row)
-    return pd.DataFrame(rows).set_index("trial") if rows else pd.DataFrame()
+    table = pd.DataFrame(rows).set_index("trial") if rows else pd.DataFrame()
+    return table.drop(columns=[k for k in metrics.EXECUTION_KEYS if k in table and table[k].isna().all()])
 
 
 def summary_text(spec: SweepSpec, study: optuna.Study) -> str:
@@ -64,7 +67,7 @@ def summary_text(spec: SweepSpec, study: optuna.Study) -> str:
     lines = [f"sweep {spec.name}: {len(table)} trials ({spec.metric}, {spec.goal}); "
              f"F1 intervals: paired bootstrap over the validation examples"]
     if not table.empty:
-        lines.append(table.to_string(float_format=lambda v: f"{v:.4f}"))
+        lines.append(table.to_string(float_format=lambda v: f"{v:.4f}", na_rep="n/a"))
     completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if completed:
         best = study.best_trial  # on a tie, the lowest trial number (the first to reach the value)
