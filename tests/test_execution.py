@@ -126,7 +126,8 @@ def test_schema_dispatches_every_variant():
 
 def test_exec_reward_scores_by_running_and_its_term_moves_the_student():
     import torch
-    import trident.losses.catalog  # noqa: F401  (the built-ins register there)
+    from trident.losses import catalog  # the built-ins register there
+    assert "exec" in [name for name, _, _ in catalog.describe()]
     from trident.losses.registry import COMPONENTS, LossInputs, SampledRewards
     from trident.execution.reward import exec_score
     from trident.models import build_model, train_tokenizer
@@ -202,7 +203,7 @@ def test_train_evaluate_and_execute_commands_report_execution_metrics(synth_dir,
     assert main(["execute", str(run / "eval" / "test" / "predictions.jsonl")]) == 0
     again = capsys.readouterr().out
     shown = "n/a" if metrics["pass_rate"] is None else f"{metrics['pass_rate']:.4f}"
-    assert f"12 of 12 records executable" in again and f"pass_rate {shown}" in again
+    assert "12 of 12 records executable" in again and f"pass_rate {shown}" in again
 
 
 def test_records_without_executable_report_not_applicable(tmp_path, capsys):
