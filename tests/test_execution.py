@@ -213,3 +213,13 @@ def test_records_without_executable_report_not_applicable(tmp_path, capsys):
     results, rates = execute_predictions(records, ["assertEquals(3, sum);"])
     assert results == [] and rates == {"compile_rate": None, "pass_rate": None, "mutation_score": None,
                                        "executable_records": 0}
+
+
+def test_running_the_validation_predictions_does_not_ask_for_another_teacher():
+    from trident.config import load_run_config
+    from trident.teacher import teacher_key
+
+    plain = load_run_config(["--config", "experiments/smoke.yaml"])
+    executed = load_run_config(["--config", "experiments/smoke.yaml", "--eval.execute=true"])
+    assert teacher_key(plain) == teacher_key(executed)
+    assert teacher_key(plain) != teacher_key(load_run_config(["--config", "experiments/smoke.yaml", "--eval.num_beams=2"]))

@@ -29,7 +29,9 @@ def teacher_key(cfg: RunConfig) -> str:
                  d.skip_bad_records, data_fingerprint(cfg),
                  # only when not the default, so the teachers trained before the option keep their key
                  *([d.focal_context] if d.focal_context != "method" else [])],
-        "train": to_dict(cfg.teacher_train), "eval": to_dict(cfg.eval), "seed": cfg.seed,
+        # eval.execute only adds metrics after training: teachers trained before it existed keep their key
+        "train": to_dict(cfg.teacher_train), "eval": {k: v for k, v in to_dict(cfg.eval).items() if k != "execute"},
+        "seed": cfg.seed,
     })
 
 
