@@ -113,38 +113,33 @@ def read_step_metrics(path: Path, run: str, global_step: int | None) -> tuple[pd
     return df, problems
 
 
-def read_predictions(path: Path, run: str) -> tuple[list[dict] | None, list[str]]:
-    if not path.exists():
-        return None, [f"{run}: eval/val/predictions.jsonl is missing (no per-example intervals for this run)"]
+def _jsonl_rows(path: Path, run: str, convert) -> tuple[list[dict] | None, list[str]]:
+    """`convert` applied to every row of an eval/val JSONL file; a bad row discards the file, named."""
     out = []
     for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-            out.append({"id": str(row["id"]), "prediction": str(row["prediction"]),
-                        "references": [str(r) for r in row["references"]]})
+            out.append(convert(json.loads(line)))
         except (ValueError, KeyError, TypeError) as exc:
-            return None, [f"{run}: eval/val/predictions.jsonl line {no} is unreadable ({exc}); file ignored"]
+            return None, [f"{run}: eval/val/{path.name} line {no} is unreadable ({exc}); file ignored"]
     return out, []
+
+
+def read_predictions(path: Path, run: str) -> tuple[list[dict] | None, list[str]]:
+    if not path.exists():
+        return None, [f"{run}: eval/val/predictions.jsonl is missing (no per-example intervals for this run)"]
+    return _jsonl_rows(path, run, lambda row: {"id": str(row["id"]), "prediction": str(row["prediction"]),
+                                               "references": [str(r) for r in row["references"]]})
 
 
 def read_execution(path: Path, run: str) -> tuple[list[dict] | None, list[str]]:
     """eval/val/execution.jsonl, which only runs with eval.execute have (no file: no problem)."""
     if not path.exists():
         return None, []
-    out = []
-    for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            out.append({"id": str(row["id"]), "executable": bool(row["executable"]), "compiles": bool(row["compiles"]),
-                        "passes": bool(row["passes"]), "killed_mutants": int(row["killed_mutants"]),
-                        "mutants": int(row["mutants"])})
-        except (ValueError, KeyError, TypeError) as exc:
-            return None, [f"{run}: eval/val/execution.jsonl line {no} is unreadable ({exc}); file ignored"]
-    return out, []
+    return _jsonl_rows(path, run, lambda row: {
+        "id": str(row["id"]), "executable": bool(row["executable"]), "compiles": bool(row["compiles"]),
+        "passes": bool(row["passes"]), "killed_mutants": int(row["killed_mutants"]), "mutants": int(row["mutants"])})
 
 
 def _config_beta(cfg: dict, summary: Summary | None) -> float | str | None:
