@@ -229,6 +229,9 @@ def test_cli_mines_and_names_bad_options(tmp_path, capsys):
     assert "--split" in capsys.readouterr().err
     assert main(["data", "mine", str(tmp_path / "missing"), "--out", str(tmp_path / "q")]) == 2
     assert "not a folder" in capsys.readouterr().err
+    (tmp_path / "afile").write_text("x")
+    assert main(["data", "mine", str(FIXTURE), "--out", str(tmp_path / "afile")]) == 2
+    assert "--out" in capsys.readouterr().err and (tmp_path / "afile").read_text() == "x"
 
 
 def test_mined_data_trains_and_evaluates_with_the_same_commands(tmp_path, capsys):

@@ -33,10 +33,13 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="trident", formatter_class=fmt, description=(
         "Distil a fine-tuned CodeT5+ teacher into a small student that writes Java test assertions.\n\n"
         "Typical flow: trident data synth → trident teacher → trident train → trident evaluate.\n"
+        "Your own data: trident data mine (Java repositories) or trident data import (methods2test, ATLAS, JSONL).\n"
+        "Running the assertions: trident evaluate --execute, or trident execute PREDICTIONS.\n"
         "Every command runs offline on the embedded default (synthetic Java, tiny T5 presets)."))
     sub = p.add_subparsers(dest="command", required=True)
 
-    data = sub.add_parser("data", help="data utilities").add_subparsers(dest="data_command", required=True)
+    data = sub.add_parser("data", help="data: synthetic corpus, mining Java repositories, importing corpora"
+                          ).add_subparsers(dest="data_command", required=True)
     synth = data.add_parser("synth", help="write a synthetic Java corpus (train/val/test JSONL, 80/10/10)")
     synth.add_argument("--out", default="data/synth", help="output folder (default: data/synth)")
     synth.add_argument("--n", type=int, default=6000, help="number of records (default: 6000)")

@@ -25,6 +25,8 @@ def import_corpus(fmt: str, source: str | Path, out_dir: str | Path, options: Im
     if fmt not in IMPORTERS:
         raise ConfigError(f"unknown import format {fmt!r}; available: {', '.join(IMPORTERS)}")
     source = Path(source)
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise ConfigError(f"--out {out_dir} is a file, not a folder")
     if not source.exists():
         raise DataError(f"{source}: no such file or folder")
     rows: dict[str, list[dict]] = {s: [] for s in SPLITS}

@@ -135,6 +135,8 @@ def mine(roots: list[str | Path], out_dir: str | Path, options: MineOptions = Mi
          progress: bool = True) -> MineStats:
     """Mine `roots` into `out_dir`/{train,val,test}.jsonl and stats.json; returns the stats."""
     roots = [Path(r) for r in roots]
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise ConfigError(f"--out {out_dir} is a file, not a folder")
     for r in roots:
         if not r.is_dir():
             raise ConfigError(f"{r}: not a folder (give the root of a Java source tree)")
