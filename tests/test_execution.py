@@ -215,11 +215,12 @@ def test_records_without_executable_report_not_applicable(tmp_path, capsys):
                                        "executable_records": 0}
 
 
-def test_running_the_validation_predictions_does_not_ask_for_another_teacher():
+def test_running_the_validation_predictions_does_not_ask_for_another_teacher(synth_dir):
     from trident.config import load_run_config
     from trident.teacher import teacher_key
 
-    plain = load_run_config(["--config", "experiments/smoke.yaml"])
-    executed = load_run_config(["--config", "experiments/smoke.yaml", "--eval.execute=true"])
-    assert teacher_key(plain) == teacher_key(executed)
-    assert teacher_key(plain) != teacher_key(load_run_config(["--config", "experiments/smoke.yaml", "--eval.num_beams=2"]))
+    def key(*extra):
+        return teacher_key(load_run_config(["--config", "experiments/smoke.yaml", f"--data.dir={synth_dir}", *extra]))
+
+    assert key() == key("--eval.execute=true")
+    assert key() != key("--eval.num_beams=2")
