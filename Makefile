@@ -74,5 +74,6 @@ dashboard: setup
 bench: setup
 	$(PY) benchmarks/overhead.py
 	$(PY) benchmarks/mine_speed.py
+	$(PY) benchmarks/components.py
 	test -f runs/smoke/summary.json || $(MAKE) smoke
 	$(PY) benchmarks/execute_speed.py
