@@ -206,7 +206,7 @@ def test_train_evaluate_and_execute_commands_report_execution_metrics(synth_dir,
     assert "12 of 12 records executable" in again and f"pass_rate {shown}" in again
 
 
-def test_records_without_executable_report_not_applicable(tmp_path, capsys):
+def test_records_without_executable_report_not_applicable():
     from trident.execution.scoring import execute_predictions
 
     records = [Record("a", ADD, TEST, ["assertEquals(3, sum);"])]

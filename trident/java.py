@@ -60,6 +60,14 @@ def _leaves(node: ts.Node, out: list[ts.Node]) -> None:
         _leaves(child, out)
 
 
+def leaves(node: ts.Node) -> list[ts.Node]:
+    """The token leaves under `node` in order: comments left out, a string, character or text-block
+    literal one leaf, MISSING nodes (no text) left out."""
+    out: list[ts.Node] = []
+    _leaves(node, out)
+    return out
+
+
 def tokenize_with_kinds(code: str) -> list[Token]:
     """Java tokens of `code` in order, each with its tree-sitter kind.
 

@@ -82,7 +82,7 @@ class TridentTrainer(Seq2SeqTrainer):
             model=bare, tokenizer=self.processing_class, model_inputs=model_inputs,
             references=[ds.references[i] for i in rows] if ds is not None and ds.references else [],
             record_ids=[ds.ids[i] for i in rows] if ds is not None and ds.ids else [],
-            records=[ds.records[i] for i in rows] if ds is not None and ds.records else [],
+            records=[ds.records[i] for i in rows] if self.needs.records and ds is not None and ds.records else [],
             gold_embeddings=gold, decoder_hidden=hidden, parameters=self.loss_parameters,
             global_step=self.state.global_step, epoch=self.state.epoch or 0.0, training=model.training,
             max_target_len=self.max_target_len)

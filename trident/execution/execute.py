@@ -43,6 +43,15 @@ class Example:
     reference: tuple[str, ...]
     prediction: str  # the model's text: one assertion per line
 
+    @staticmethod
+    def of(record, prediction: str, example_id: str | None = None) -> "Example | None":
+        """The example of a Record and a prediction; None when the record is not executable."""
+        exe = Executable.of(record)
+        if exe is None:
+            return None
+        return Example(record.id if example_id is None else example_id, record.focal_method,
+                       record.test_method_masked, exe, tuple(record.assertions), prediction)
+
 
 @dataclass(frozen=True)
 class ExecResult:

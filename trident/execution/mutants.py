@@ -29,6 +29,7 @@ _CONSTANTS = {"int": "0", "long": "0", "short": "0", "byte": "0", "double": "0.0
               "boolean": "false", "char": "'\\0'"}
 OPERATORS = ("relational", "arithmetic", "negate_condition", "return_constant", "remove_call", "remove_assignment")
 _PREFIX = b"class __M {\n"
+_SUFFIX = b"\n}"
 
 
 @dataclass(frozen=True)
@@ -97,14 +98,25 @@ def _sites(method: ts.Node) -> dict[str, tuple[int, int, bytes]]:
     return found
 
 
+def _parse(method: str, kinds: tuple[str, ...] = ("method_declaration",),
+           strict: bool = True) -> tuple[bytes, ts.Node | None]:
+    """The method wrapped in a class, and its node: None when it is not one of `kinds`, or (when
+    `strict`) does not parse cleanly."""
+    data = _PREFIX + method.encode("utf-8") + _SUFFIX
+    root = java.parse(data).root_node
+    if strict and root.has_error:
+        return data, None
+    body = root.named_children[0].child_by_field_name("body")
+    return data, next((m for m in body.named_children if m.type in kinds), None)
+
+
+def _unwrap(data: bytes) -> str:
+    return data[len(_PREFIX):-len(_SUFFIX)].decode("utf-8")
+
+
 def mutants(focal_method: str) -> list[Mutant]:
     """The mutants of one focal method, in OPERATORS order; none when it does not parse."""
-    data = _PREFIX + focal_method.encode("utf-8") + b"\n}"
-    tree = java.parse(data)
-    if tree.root_node.has_error:
-        return []
-    body = tree.root_node.named_children[0].child_by_field_name("body")
-    method = next((m for m in body.named_children if m.type in ("method_declaration", "constructor_declaration")), None)
+    data, method = _parse(focal_method, ("method_declaration", "constructor_declaration"))
     if method is None:
         return []
     sites = _sites(method)
@@ -113,7 +125,7 @@ def mutants(focal_method: str) -> list[Mutant]:
         if operator not in sites:
             continue
         start, end, text = sites[operator]
-        source = (data[:start] + text + data[end:])[len(_PREFIX):-2].decode("utf-8")
+        source = _unwrap(data[:start] + text + data[end:])
         if source not in seen:
             seen.add(source)
             line = data[len(_PREFIX):start].count(b"\n") + 1
@@ -150,12 +162,7 @@ class Schema:
 def schema(focal_method: str, variants: list[str]) -> Schema | None:
     """One method standing for the original (`variants[0]`) and its mutants: see the module doc.
     None when the method cannot be dispatched (it does not parse, or is not a method with a body)."""
-    data = _PREFIX + focal_method.encode("utf-8") + b"\n}"
-    tree = java.parse(data)
-    if tree.root_node.has_error:
-        return None
-    body = tree.root_node.named_children[0].child_by_field_name("body")
-    method = next((m for m in body.named_children if m.type == "method_declaration"), None)
+    data, method = _parse(focal_method)
     if method is None or method.child_by_field_name("body") is None:
         return None
     head, tail, params, void = _header_and_params(method, data)
@@ -163,10 +170,7 @@ def schema(focal_method: str, variants: list[str]) -> Schema | None:
     args = ", ".join(params)
     out = []
     for k, source in enumerate(variants):
-        v_data = _PREFIX + source.encode("utf-8") + b"\n}"
-        v_method = next(m for m in java.parse(v_data).root_node.named_children[0].child_by_field_name("body").named_children
-                        if m.type == "method_declaration")
-        v_body = v_method.child_by_field_name("body").text.decode("utf-8")
+        v_body = _parse(source)[1].child_by_field_name("body").text.decode("utf-8")
         out.append(f"{head.decode()}{name}$v{k}{tail.decode()}{v_body}")
     cases = "\n".join(f"        case {k}: {'' if void else 'return '}{name}$v{k}({args});{' return;' if void else ''}"
                       for k in range(1, len(variants)))
@@ -181,10 +185,8 @@ def schema(focal_method: str, variants: list[str]) -> Schema | None:
 
 def rename_method(method: str, name: str) -> str:
     """The method with its name replaced (two copies of a test method in one class)."""
-    data = _PREFIX + method.encode("utf-8") + b"\n}"
-    body = java.parse(data).root_node.named_children[0].child_by_field_name("body")
-    node = next((m for m in body.named_children if m.type == "method_declaration"), None)
+    data, node = _parse(method, strict=False)  # javac, not tree-sitter, judges the test
     if node is None:
         return method
     at = node.child_by_field_name("name")
-    return (data[:at.start_byte] + name.encode() + data[at.end_byte:])[len(_PREFIX):-2].decode("utf-8")
+    return _unwrap(data[:at.start_byte] + name.encode() + data[at.end_byte:])

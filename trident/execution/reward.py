@@ -13,7 +13,6 @@ import torch
 
 from trident.execution.execute import Example, execute
 from trident.execution.jvm import JVM
-from trident.execution.sources import Executable
 
 _jvm: JVM | None = None
 
@@ -29,11 +28,10 @@ def _shared_jvm() -> JVM:
 def exec_score(texts, references, gold, cfg, device, records=()) -> torch.Tensor:
     rows, examples = [], []
     for i, (text, record) in enumerate(zip(texts, records)):
-        exe = Executable.of(record)
-        if exe is not None:
+        example = Example.of(record, text, f"{record.id}#{i}")
+        if example is not None:
             rows.append(i)
-            examples.append(Example(f"{record.id}#{i}", record.focal_method, record.test_method_masked, exe,
-                                    tuple(record.assertions), text))
+            examples.append(example)
     scores = torch.zeros(len(texts), device=device)
     for i, result in zip(rows, execute(examples, jvm=_shared_jvm())):
         scores[i] = result.score()

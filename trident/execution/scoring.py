@@ -12,20 +12,14 @@ from typing import Sequence
 from trident.data.records import Record
 from trident.metrics import EXECUTION_KEYS
 from trident.execution.execute import Example, ExecResult, execute
-from trident.execution.sources import Executable
 
 EXEC_KEYS = EXECUTION_KEYS
 
 
 def examples(records: Sequence[Record], predictions: Sequence[str]) -> list[Example]:
     """The executable records as examples (records without an `executable` field are left out)."""
-    out = []
-    for record, prediction in zip(records, predictions):
-        exe = Executable.of(record)
-        if exe is not None:
-            out.append(Example(record.id, record.focal_method, record.test_method_masked, exe,
-                               tuple(record.assertions), prediction))
-    return out
+    found = (Example.of(record, prediction) for record, prediction in zip(records, predictions))
+    return [example for example in found if example is not None]
 
 
 def rates(results: Sequence[ExecResult]) -> dict[str, float | None]:

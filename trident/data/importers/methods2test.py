@@ -31,7 +31,8 @@ def _objects(path: Path) -> Iterator[tuple[int, Any]]:
     try:
         yield 1, json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        yield raw[:exc.start].count(b"\n") + 1, BadRecord(path, raw[:exc.start].count(b"\n") + 1, "not_utf8", "not UTF-8 text")
+        line = raw[:exc.start].count(b"\n") + 1
+        yield line, BadRecord(path, line, "not_utf8", "not UTF-8 text")
     except json.JSONDecodeError as exc:
         yield exc.lineno, BadRecord(path, exc.lineno, "invalid_json", f"invalid JSON ({exc.msg} at column {exc.colno})")
 

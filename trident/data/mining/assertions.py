@@ -25,8 +25,6 @@ _COMMENTS = frozenset({"line_comment", "block_comment"})
 _ATOMIC = frozenset({"string_literal", "character_literal", "text_block"})
 _NO_SPACE_AFTER = frozenset({"(", "[", ".", "::", "@"})
 _NO_SPACE_BEFORE = frozenset({")", "]", ".", ",", ";", "::"})
-# A lambda, anonymous class or switch inside an assertion: the statement may hold its own comments
-# and statements, which are folded into the one line like any other tokens.
 
 KINDS = ("junit", "fail", "assertj", "truth", "hamcrest", "java_assert")
 
@@ -69,23 +67,11 @@ def assertion_statements(body: ts.Node) -> list[ts.Node]:
     return out
 
 
-def _leaves(node: ts.Node, out: list[ts.Node]) -> None:
-    if node.type in _COMMENTS:
-        return
-    if node.child_count == 0 or node.type in _ATOMIC:
-        if node.end_byte > node.start_byte:
-            out.append(node)
-        return
-    for child in node.children:
-        _leaves(child, out)
-
-
 def one_line(node: ts.Node, source: bytes) -> str:
     """The statement's text on one line: comments dropped; a gap between two tokens that held a
     line break or a comment becomes one space, or nothing next to brackets, dots and commas;
     spaces within a line are collapsed to one. Literals are kept byte for byte."""
-    leaves: list[ts.Node] = []
-    _leaves(node, leaves)
+    leaves = java.leaves(node)
     parts: list[str] = []
     for i, leaf in enumerate(leaves):
         text = source[leaf.start_byte:leaf.end_byte].decode("utf-8", "replace")
@@ -131,11 +117,17 @@ def node_text(node: ts.Node, source: bytes, cuts: list[tuple[int, int, str]] = (
     return textwrap.dedent(text).strip("\n")
 
 
-def split_test(method: ts.Node, source: bytes, truth: bool = False) -> SplitTest:
-    """Split a parsed test method (a method_declaration node of `source`). `truth` says the file
-    imports Google Truth, whose `assertThat(x).isEqualTo(y)` reads like AssertJ's."""
+def method_assertions(method: ts.Node) -> list[ts.Node]:
+    """The assertion statements of a method's body (see assertion_statements)."""
     body = method.child_by_field_name("body")
-    found = assertion_statements(body) if body is not None else []
+    return assertion_statements(body) if body is not None else []
+
+
+def split_test(method: ts.Node, source: bytes, truth: bool = False, found: list[ts.Node] | None = None) -> SplitTest:
+    """Split a parsed test method (a method_declaration node of `source`). `truth` says the file
+    imports Google Truth, whose `assertThat(x).isEqualTo(y)` reads like AssertJ's; `found` is the
+    method's assertion statements when the caller already has them."""
+    found = method_assertions(method) if found is None else found
     return SplitTest(
         masked=node_text(method, source, [(n.start_byte, n.end_byte, PLACEHOLDER) for n in found]),
         assertions=tuple(one_line(n, source) for n in found),
@@ -148,23 +140,25 @@ _WRAP_PREFIX = b"class __T {\n"
 _WRAP_SUFFIX = b"\n}"
 
 
-def _dedent_after_first(code: str) -> str:
-    """Method text cut from a file starts at its first token, so only the lines after the first
-    carry the class's indentation: take that off them."""
+def parse_member(code: str) -> tuple[bytes, ts.Node] | None:
+    """A method or constructor given as text (cut from a file, so only the lines after its first
+    carry the class's indentation), parsed inside a class: the wrapped source and the member's
+    node. None when it does not parse cleanly as exactly one member."""
     first, _, rest = code.strip("\n").partition("\n")
-    return first.strip() + ("\n" + textwrap.dedent(rest) if rest else "")
+    text = first.strip() + ("\n" + textwrap.dedent(rest) if rest else "")
+    source = _WRAP_PREFIX + text.encode("utf-8") + _WRAP_SUFFIX
+    root = java.parse(source).root_node
+    if root.has_error or not root.named_child_count:
+        return None
+    body = root.named_children[0].child_by_field_name("body")
+    members = [m for m in (body.named_children if body is not None else []) if m.type not in _COMMENTS]
+    return (source, members[0]) if len(members) == 1 else None
 
 
 def split_test_source(code: str, truth: bool = False) -> SplitTest | None:
     """Split a test method given as source text (an importer's test case body). None when it does
     not parse cleanly as one method."""
-    source = _WRAP_PREFIX + _dedent_after_first(code).encode("utf-8") + _WRAP_SUFFIX
-    tree = java.parse(source)
-    if tree.root_node.has_error:
+    parsed = parse_member(code)
+    if parsed is None or parsed[1].type != "method_declaration":
         return None
-    cls = tree.root_node.named_children[0] if tree.root_node.named_child_count else None
-    body = cls.child_by_field_name("body") if cls is not None else None
-    methods = [m for m in (body.named_children if body is not None else []) if m.type not in _COMMENTS]
-    if len(methods) != 1 or methods[0].type != "method_declaration":
-        return None
-    return split_test(methods[0], source, truth)
+    return split_test(parsed[1], parsed[0], truth)

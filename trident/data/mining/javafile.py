@@ -6,14 +6,13 @@ needs another file: linking tests to focal classes across the repository happens
 """
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import tree_sitter as ts
 
 from trident import java
-from trident.data.mining.assertions import assertion_statements, node_text, split_test
+from trident.data.mining.assertions import method_assertions, node_text, parse_member, split_test
 
 # Annotations that make a method a test (JUnit 4/5, TestNG). @TestFactory builds tests at run
 # time (dynamic tests): it is not a test method with assertions of its own, and is counted apart.
@@ -243,11 +242,11 @@ def _receiver_type(obj: ts.Node | None, types: dict[str, str]) -> str | None:
     return None
 
 
-def _calls(method: ts.Node, types: dict[str, str]) -> tuple[Call, ...]:
+def _calls(method: ts.Node, types: dict[str, str], asserts: list[ts.Node]) -> tuple[Call, ...]:
+    """The method's calls in source order; `asserts` are its assertion statements."""
     body = method.child_by_field_name("body")
     if body is None:
         return ()
-    asserts = assertion_statements(body)
     first = asserts[0].start_byte if asserts else body.end_byte
     out = []
     stack = [body]
@@ -352,12 +351,13 @@ def summarise(source: bytes, path: str) -> JavaFile:
                       and "static" not in _modifier_words(member))
             if test_ann is None and not junit3:
                 continue
-            split = split_test(member, source, truth)
+            asserts = method_assertions(member)
+            split = split_test(member, source, truth, asserts)
             test = TestMethod(
                 name=methods[-1].name, line=member.start_point[0] + 1, class_name=name, top_level=top,
                 framework=_framework(test_ann, out.imports) if test_ann is not None else "junit3",
                 masked=split.masked, assertions=split.assertions, kinds=split.kinds,
-                multiline_literal=split.multiline_literal, calls=_calls(member, _declared_types(member, fields)))
+                multiline_literal=split.multiline_literal, calls=_calls(member, _declared_types(member, fields), asserts))
             (out.junit3 if junit3 else out.tests).append(test)
         field_decls = tuple(_one_line(node_text(m, source, _annotation_cuts(m, source)))
                             for m in members if m.type == "field_declaration")
@@ -387,14 +387,7 @@ def read_and_summarise(path: Path, rel: str) -> JavaFile:
 def method_source(code: str) -> str | None:
     """A method given as text (an importer's focal method), with its annotations dropped and
     dedented; None when it does not parse cleanly as one method or constructor."""
-    first, _, rest = code.strip("\n").partition("\n")
-    text = first.strip() + ("\n" + textwrap.dedent(rest) if rest else "")
-    source = b"class __T {\n" + text.encode("utf-8") + b"\n}"
-    root = java.parse(source).root_node
-    if root.has_error or not root.named_child_count:
+    parsed = parse_member(code)
+    if parsed is None or parsed[1].type not in ("method_declaration", "constructor_declaration"):
         return None
-    body = root.named_children[0].child_by_field_name("body")
-    members = [m for m in (body.named_children if body is not None else []) if m.type not in _COMMENTS]
-    if len(members) != 1 or members[0].type not in ("method_declaration", "constructor_declaration"):
-        return None
-    return _method(members[0], source).source
+    return _method(parsed[1], parsed[0]).source
