@@ -86,6 +86,11 @@ def _parser() -> argparse.ArgumentParser:
                                  "(trains that teacher first when there is none yet)")):
         sp = sub.add_parser(name, help=text, description=text, formatter_class=fmt, epilog=_config_epilog())
         sp.add_argument("--config", help="YAML run config; --KEY=VALUE overrides follow")
+        if name == "teacher":
+            sp.add_argument("--cache-logits", action="store_true",
+                            help="then write the teacher-logit cache: its top-k (teacher.top_k) log-probabilities for "
+                                 "every target token of the training split, which distillation reads instead of "
+                                 "running the teacher (teacher.source=auto finds it)")
         if name == "train":
             sp.add_argument("--overwrite", action="store_true",
                             help="replace a finished run of the same name (its files are removed first)")
@@ -182,10 +187,21 @@ def _load(args, extra, settings=None):
 
 
 def _cmd_teacher(args, extra) -> int:
-    from trident.teacher import train_teacher
+    from trident.teacher import ensure_teacher, train_teacher
 
-    summary = train_teacher(_load(args, extra))
-    print(json.dumps({"teacher": summary.run_dir, "val_metrics": summary.val_metrics}, indent=2))
+    cfg = _load(args, extra)
+    if not args.cache_logits:
+        summary = train_teacher(cfg)
+        print(json.dumps({"teacher": summary.run_dir, "val_metrics": summary.val_metrics}, indent=2))
+        return 0
+    from trident import teacher_cache
+    from trident.models import load_tokenizer
+
+    teacher_path = ensure_teacher(cfg)  # model.teacher_checkpoint, or the stage's teacher (trained when missing)
+    cache = teacher_cache.ensure(cfg, teacher_path, load_tokenizer(cfg.model.tokenizer or teacher_path),
+                                 progress=cfg.tracking.progress)
+    print(teacher_cache.describe(cache))
+    print(json.dumps({"teacher": teacher_path, "cache": str(cache.path)}, indent=2))
     return 0
 
 

@@ -169,6 +169,19 @@ class LossConfig:
 
 
 @dataclass
+class TeacherConfig:
+    source: str = _doc("where distillation gets the teacher's distribution: auto (the teacher-logit cache when one "
+                       "built for this teacher, tokenizer, data and encoding exists, else the teacher online), cache "
+                       "(build that cache first when it is missing; the teacher is never loaded for training), "
+                       "online (the teacher runs in every step)", "auto", one_of("auto", "cache", "online"))
+    top_k: int = _doc("teacher tokens per target position the cache keeps; the rest of the teacher's mass is one tail "
+                      "bucket (see losses/token.py)", 64, COUNT)
+    cache: str = _doc("a cache folder to use, checked against this run and refused when built for another teacher, "
+                      "tokenizer, data or encoding (empty = the one named by its key under "
+                      "<runs_dir>/.cache/teacher-logits)", "")
+
+
+@dataclass
 class TrainConfig:
     epochs: float = _doc("training epochs", 3.0, POSITIVE)
     max_steps: int = _doc("stop after this many optimizer steps (-1 = use epochs)", -1, at_least(1, -1))
@@ -219,6 +232,8 @@ class RunConfig:
     loss: LossConfig = _doc("distillation loss", factory=LossConfig)
     train: TrainConfig = _doc("student (distillation) training", factory=TrainConfig)
     teacher_train: TrainConfig = _doc("teacher fine-tuning (trident teacher)", factory=TrainConfig)
+    teacher: TeacherConfig = _doc("the teacher's distribution during distillation: cached top-k or online",
+                                  factory=TeacherConfig)
     eval: EvalConfig = _doc("evaluation", factory=EvalConfig)
     tracking: TrackingConfig = _doc("tracking", factory=TrackingConfig)
 

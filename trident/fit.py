@@ -14,7 +14,7 @@ from trident.io import atomic_write_jsonl
 from trident.losses.multi import MultiComponentLoss
 from trident.models import count_parameters
 from trident.rundir import RunDir, Summary, write_summary
-from trident.runs import Data, Timer, library_versions, report_truncation
+from trident.runs import Data, Timer, is_main_process, library_versions, report_truncation, world_size
 from trident.tracking import MetricsFileCallback, configure_wandb, console_callbacks, tensorboard_callback
 from trident.data.batches import EncodedDataset, collator
 from trident.generation import GenerationMetrics, set_generation
@@ -22,6 +22,7 @@ from trident.trainer import TridentTrainer
 
 
 def training_arguments(cfg, tcfg, run: RunDir, report_to: list[str], do_eval: bool) -> Seq2SeqTrainingArguments:
+    cpu_ranks = world_size() > 1 and not torch.cuda.is_available()
     return Seq2SeqTrainingArguments(
         output_dir=str(run.checkpoints),
         per_device_train_batch_size=tcfg.batch_size,
@@ -51,18 +52,29 @@ def training_arguments(cfg, tcfg, run: RunDir, report_to: list[str], do_eval: bo
         remove_unused_columns=False,
         dataloader_num_workers=0,
         dataloader_pin_memory=torch.cuda.is_available(),
+        # Several processes without a GPU (torchrun on CPU): accelerate's multi-CPU mode over gloo;
+        # without it each process would train alone.
+        use_cpu=cpu_ranks,
+        ddp_backend="gloo" if cpu_ranks else None,
+        # Every student parameter is used in every forward (the sequence terms run the same model
+        # again): no search for unused ones, which costs a graph traversal per step under DDP.
+        ddp_find_unused_parameters=False,
     )
 
 
-def _dataset(cfg, records, tokenizer, critical: bool, split: str, truncation: dict) -> EncodedDataset:
-    """Encode a split; what it cut is printed and kept in `truncation[split]` for the summary."""
+def _dataset(cfg, records, tokenizer, critical: bool, split: str, truncation: dict,
+             teacher_cache=None) -> EncodedDataset:
+    """Encode a split; what it cut is printed and kept in `truncation[split]` for the summary.
+    With a teacher-logit cache every row is tied to its record's rows in it."""
     cut = Truncation()
     features = encode_records(records, tokenizer, cfg.data.max_source_len, cfg.data.max_target_len,
                               critical=critical, truncation=cut,
                               focal_context=cfg.data.focal_context)
     generated = split == "val"  # validation passes generate with eval.max_new_tokens
     truncation[split] = report_truncation(cfg, split, cut.counts(cfg.eval.max_new_tokens if generated else None))
-    return EncodedDataset(features, [r.id for r in records], [target_text(r) for r in records], records)
+    ids = [r.id for r in records]
+    cache_rows = teacher_cache.rows_for(ids) if teacher_cache is not None else None
+    return EncodedDataset(features, ids, [target_text(r) for r in records], records, cache_rows)
 
 
 def _cache_gold_embeddings(cfg, loss_fn: MultiComponentLoss, datasets) -> None:
@@ -167,15 +179,18 @@ def _finish_wandb(report_to) -> str | None:
 
 
 def fit(cfg, tcfg, run: RunDir, model, tokenizer, data: Data, loss_cfg, *, role: str, model_spec: str,
-        teacher=None, teacher_path: str | None = None, callbacks=(), timer: Timer | None = None) -> Summary:
+        teacher=None, teacher_path: str | None = None, callbacks=(), timer: Timer | None = None,
+        teacher_cache=None) -> Summary:
     """Train, save the model and write summary.json (last). `timer` (started with the run; by
     default here) gives the wall time; a resumed run adds the time before the checkpoint it
-    starts from: that sum is the summary's wall_time_s."""
+    starts from: that sum is the summary's wall_time_s. With `teacher_cache` (a
+    trident.teacher_cache.TeacherLogitCache) the training batches carry the teacher's top-k
+    instead of a teacher running in each step."""
     timer = timer or Timer.started()
     loss_fn = MultiComponentLoss(loss_cfg)
     critical = loss_cfg.token_weight != 1.0
     truncation: dict[str, dict[str, int]] = {}
-    train_ds = _dataset(cfg, data.train, tokenizer, critical, "train", truncation)
+    train_ds = _dataset(cfg, data.train, tokenizer, critical, "train", truncation, teacher_cache)
     val_ds = _dataset(cfg, data.val, tokenizer, critical, "val", truncation)
     _cache_gold_embeddings(cfg, loss_fn, (train_ds, val_ds))
     set_generation(model, cfg.eval)
@@ -185,14 +200,14 @@ def fit(cfg, tcfg, run: RunDir, model, tokenizer, data: Data, loss_cfg, *, role:
     resume, before_resume_s = _resume_point(tcfg, run.checkpoints)
     clock = WallClock(timer, before_resume_s)
     cbs = [MetricsFileCallback(run.step_metrics, run.eval_metrics, loss_fn.names, scaled), clock, *callbacks]
-    if cfg.tracking.tensorboard:
+    if cfg.tracking.tensorboard and is_main_process():
         cbs.append(tensorboard_callback(run.tensorboard))
     compute_metrics = GenerationMetrics(tokenizer, [r.assertions for r in data.val])
     trainer = TridentTrainer(
         model=model, args=training_arguments(cfg, tcfg, run, report_to, tcfg.eval_every_epoch),
-        train_dataset=train_ds, eval_dataset=val_ds, data_collator=collator(tokenizer, model),
+        train_dataset=train_ds, eval_dataset=val_ds, data_collator=collator(tokenizer, model, teacher_cache),
         processing_class=tokenizer, compute_metrics=compute_metrics,
-        callbacks=cbs, loss_fn=loss_fn, teacher=teacher, grad_norm_every=tcfg.grad_norm_every,
+        callbacks=cbs, loss_fn=loss_fn, teacher=teacher, teacher_cached=teacher_cache is not None, grad_norm_every=tcfg.grad_norm_every,
         max_nonfinite_steps=tcfg.max_nonfinite_steps, max_target_len=cfg.data.max_target_len,
         loss_parameters=loss_fn.make_parameters(model.config.d_model))
     library_console, own_console = console_callbacks(cfg.tracking.progress)
@@ -209,21 +224,23 @@ def fit(cfg, tcfg, run: RunDir, model, tokenizer, data: Data, loss_cfg, *, role:
     if not evals or evals[-1]["step"] != trainer.state.global_step:
         trainer.evaluate()
         evals = [h for h in trainer.state.log_history if "eval_f1" in h]
-    if compute_metrics.last_predictions is not None:  # per-example results, for intervals in reports
+    main = is_main_process()  # rank 0 of a multi-process run writes the run's files
+    if main and compute_metrics.last_predictions is not None:  # per-example results, for intervals in reports
         atomic_write_jsonl(run.predictions("val"),
                            ({"id": r.id, "prediction": p, "references": r.assertions}
                             for r, p in zip(data.val, compute_metrics.last_predictions)))
     timing = ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second")
     final = {k[len("eval_"):]: v for k, v in evals[-1].items() if k.startswith("eval_") and k not in timing}
-    if cfg.eval.execute and compute_metrics.last_predictions is not None:
+    if main and cfg.eval.execute and compute_metrics.last_predictions is not None:
         from trident.execution.scoring import execute_predictions
 
         ran, rates = execute_predictions(data.val, compute_metrics.last_predictions, progress=cfg.tracking.progress)
         atomic_write_jsonl(run.execution("val"), (r.to_dict() for r in ran))
         final.update(rates)
 
-    trainer.save_model(str(run.model))
-    tokenizer.save_pretrained(str(run.model))
+    trainer.save_model(str(run.model))  # the Trainer saves on rank 0 only
+    if main:
+        tokenizer.save_pretrained(str(run.model))
     wandb_id = _finish_wandb(report_to)
     summary = Summary(
         name=cfg.name,
@@ -247,10 +264,14 @@ def fit(cfg, tcfg, run: RunDir, model, tokenizer, data: Data, loss_cfg, *, role:
         model=model_spec,
         run_dir=str(run.root),
         teacher=teacher_path,
-        student_parameters=count_parameters(model) if teacher is not None else None,
-        teacher_parameters=count_parameters(teacher) if teacher is not None else None,
+        student_parameters=count_parameters(model) if role == "student" else None,
+        teacher_parameters=(count_parameters(teacher) if teacher is not None else
+                            teacher_cache.meta["teacher_parameters"] if teacher_cache is not None else None),
+        teacher_source=(None if role != "student" else
+                        f"cache:{teacher_cache.path}" if teacher_cache is not None else "online"),
         wall_time_before_resume_s=before_resume_s,
         wall_time_s=clock.elapsed(),
     )
-    write_summary(run, summary)
+    if main:
+        write_summary(run, summary)
     return summary

@@ -22,10 +22,20 @@ class GenerationMetrics:
 
     def __call__(self, eval_pred) -> dict[str, float]:
         preds = decode(self.tokenizer, eval_pred.predictions)
+        if len(preds) > len(self.references) and _processes() > 1:
+            # Several processes: the gathered predictions are the split in order, then the
+            # repeats that evened out the last batches (accelerate does not always drop them).
+            preds = preds[:len(self.references)]
         if len(preds) != len(self.references):
             raise ValueError(f"{len(preds)} predictions for {len(self.references)} references")
         self.last_predictions = preds
         return metrics.compute_all(preds, self.references)
+
+
+def _processes() -> int:
+    import torch.distributed as dist
+
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
 
 def decode(tokenizer, token_ids) -> list[str]:

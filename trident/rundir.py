@@ -125,6 +125,7 @@ class Summary:
     teacher: Optional[str] = None  # a student's teacher (a model folder)
     student_parameters: Optional[int] = None
     teacher_parameters: Optional[int] = None
+    teacher_source: Optional[str] = None  # a student's: "online", or "cache:<folder>" (the teacher-logit cache)
     extra: dict[str, Any] = field(default_factory=dict)  # keys a newer or older trident wrote
 
     def to_json(self) -> dict[str, Any]:

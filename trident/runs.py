@@ -35,10 +35,29 @@ def ensure_data(cfg: RunConfig) -> None:
     data_dir = Path(cfg.data.dir)
     if data_dir.exists() or cfg.data.synth_n <= 0:
         return
+    from filelock import FileLock
+
     from trident.data.synth import write_splits
 
-    print(f"[trident] {data_dir} does not exist: generating {cfg.data.synth_n} synthetic records (seed {cfg.data.synth_seed})")
-    write_splits(data_dir, cfg.data.synth_n, cfg.data.synth_seed)
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    # Several processes may start at once (torchrun ranks, sweep workers): one writes, the others wait.
+    with FileLock(str(data_dir) + ".lock"):
+        if data_dir.exists():
+            return
+        print(f"[trident] {data_dir} does not exist: generating {cfg.data.synth_n} synthetic records (seed {cfg.data.synth_seed})")
+        tmp = data_dir.parent / f".{data_dir.name}.tmp-{os.getpid()}"
+        write_splits(tmp, cfg.data.synth_n, cfg.data.synth_seed)
+        os.replace(tmp, data_dir)
+
+
+def world_size() -> int:
+    """Processes training together (torchrun / accelerate launch set WORLD_SIZE), 1 otherwise."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def is_main_process() -> bool:
+    """Whether this process owns the run directory's files: the only one, or rank 0 of several."""
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 def load_records(cfg: RunConfig, split: str, bad_counts: dict) -> list[Record]:
@@ -237,6 +256,9 @@ def prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
 def start_run(cfg: RunConfig, run_dir: Path, resume: bool, overwrite: bool = False) -> Iterator[None]:
     """Hold `run_dir` for the whole run (see hold_run_dir), make it this run's (see
     prepare_run_dir) and save the config; the lock is released when the block ends."""
+    if not is_main_process():  # rank 0 of a multi-process run holds and prepares the folder for all
+        yield
+        return
     with hold_run_dir(run_dir):
         prepare_run_dir(run_dir, resume, overwrite)
         save_config(cfg, RunDir(run_dir).config)

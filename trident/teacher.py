@@ -16,7 +16,8 @@ from trident.config import ComponentConfig, LossConfig, RunConfig, content_hash,
 from trident.fit import fit
 from trident.models import build_model, is_preset, load_tokenizer, train_tokenizer
 from trident.rundir import RunDir, Summary, read_summary
-from trident.runs import Data, Timer, data_fingerprint, ensure_data, prepare_data, start_run
+from trident.errors import RunDirError
+from trident.runs import Data, Timer, data_fingerprint, ensure_data, prepare_data, start_run, world_size
 
 CE_ONLY = LossConfig(components={"ce": ComponentConfig(1.0, 1.0)})
 
@@ -51,6 +52,10 @@ def ensure_teacher(cfg: RunConfig) -> str:
         return cfg.model.teacher_checkpoint
     out_dir = teacher_dir(cfg)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    if world_size() > 1 and not RunDir(out_dir).is_finished():
+        # Training it here would start a multi-process Trainer in one rank while the others wait on the lock.
+        raise RunDirError(f"no teacher for this config and data yet ({out_dir}): in a multi-process run (torchrun) "
+                          "train it first in one process: trident teacher --config … with the same options")
     with FileLock(str(out_dir) + ".lock"):
         train_teacher(cfg)  # reuses a finished teacher
     return str(out_dir / "model")

@@ -2,10 +2,13 @@
 
 Everything else (accumulation, clipping, warmup + linear decay, mixed precision,
 checkpoints and resume, seeding, multi-GPU through `accelerate launch`/`torchrun`) is the
-library's. The teacher runs in the same step, in eval mode and without gradients.
+library's. The teacher runs in the same step, in eval mode and without gradients, unless its
+distribution comes from the teacher-logit cache (the batch then carries its top-k).
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import time
 from collections import defaultdict
@@ -14,9 +17,10 @@ from pathlib import Path
 import torch
 from transformers import Seq2SeqTrainer
 
+from trident.data.batches import EXTRA_KEYS, TOPK_KEYS
 from trident.errors import NonFiniteTraining
 from trident.losses.multi import MultiComponentLoss
-from trident.losses.registry import LossInputs, StepContext
+from trident.losses.registry import LossInputs, StepContext, TeacherTopK
 from trident.schedules import progress_at
 
 
@@ -31,6 +35,13 @@ def grad_norm_cadence(every: int, seq_reward_every: int, has_sequence_terms: boo
     return math.ceil(every / seq_reward_every) * seq_reward_every
 
 
+def sample_seed(seed: int, step: int, rows: list[int]) -> int:
+    """A seed for one micro-batch's sampling: the same rows at the same step draw the same
+    samples in one process or in several, and again after a resume."""
+    digest = hashlib.blake2b(json.dumps([seed, step, rows]).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") & ((1 << 63) - 1)
+
+
 LOSS_PARAMETERS_FILE = "loss_parameters.safetensors"
 
 
@@ -40,15 +51,16 @@ class TridentTrainer(Seq2SeqTrainer):
     own optimizer groups, clipped with it, and saved in (and restored from) every checkpoint,
     but never in the saved student."""
 
-    def __init__(self, *args, loss_fn: MultiComponentLoss, teacher=None, grad_norm_every: int = 0,
+    def __init__(self, *args, loss_fn: MultiComponentLoss, teacher=None, teacher_cached: bool = False,
+                 grad_norm_every: int = 0,
                  max_nonfinite_steps: int = 10, max_target_len: int = 64,
                  loss_parameters: torch.nn.ModuleDict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.loss_fn = loss_fn
         self.teacher = teacher
         self.needs = loss_fn.needs
-        if self.needs.teacher_logits and teacher is None:
-            raise ValueError("the loss needs a teacher (kl/jsd) but none was given")
+        if self.needs.teacher_logits and teacher is None and not teacher_cached:
+            raise ValueError("the loss needs a teacher (kl/jsd) but neither a teacher nor its logit cache was given")
         if teacher is not None:
             teacher.eval().requires_grad_(False)
             teacher.to(self.args.device)
@@ -58,24 +70,26 @@ class TridentTrainer(Seq2SeqTrainer):
         self.max_target_len = max_target_len
         # compute_loss returns a per-micro-batch mean, so the Trainer divides by the accumulation steps.
         self.loss_is_scaled_for_ga = False
-        self._sums: dict[str, float] = defaultdict(float)
+        # Logged values are summed as tensors where they are tensors and read back once per logging
+        # step: a float() per component per micro-batch would wait for the device every time.
+        self._sums: dict[str, torch.Tensor | float] = {}
         self._counts: dict[str, int] = defaultdict(int)
         self._micro = 0
         self._samples = 0
         self._step_t0 = 0.0
         self.nonfinite_in_a_row = 0
         self.nonfinite_total = 0
-        self._nonfinite_loss = False
+        self._nonfinite_loss: torch.Tensor | None = None  # any micro-batch of the step had a non-finite loss
+        self._loss_grads_averaged = False
 
     # -- the loss -------------------------------------------------------------------------
-    def _context(self, model, model_inputs, idx, hidden) -> StepContext:
+    def _context(self, model, model_inputs, rows: list[int], hidden, device) -> StepContext:
         ds = self.train_dataset if model.training else self.eval_dataset
-        rows = idx.tolist() if idx is not None else []
         gold = {}
         for key in self.needs.gold_embeddings:
             name = getattr(self.loss_fn.cfg, key)
-            if idx is not None and name in ds.gold:
-                gold[name] = ds.gold[name][idx.cpu()].to(idx.device)
+            if rows and name in ds.gold:
+                gold[name] = ds.gold[name][rows].to(device, non_blocking=True)
         # Sampling lives on the bare model, not a DDP/accelerate wrapper.
         bare = self.accelerator.unwrap_model(model)
         return StepContext(
@@ -85,26 +99,32 @@ class TridentTrainer(Seq2SeqTrainer):
             records=[ds.records[i] for i in rows] if self.needs.records and ds is not None and ds.records else [],
             gold_embeddings=gold, decoder_hidden=hidden, parameters=self.loss_parameters,
             global_step=self.state.global_step, epoch=self.state.epoch or 0.0, training=model.training,
-            max_target_len=self.max_target_len)
+            max_target_len=self.max_target_len,
+            sample_seed=sample_seed(self.args.seed, self.state.global_step, rows) if rows else None)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         labels = inputs["labels"]
-        idx = inputs.get("idx")
+        rows = inputs.get("idx") or []  # a list: the collator keeps the row indices on the host
         critical = inputs.get("critical")
-        model_inputs = {k: v for k, v in inputs.items() if k not in ("labels", "idx", "critical")}
+        topk = (TeacherTopK(inputs["teacher_topk_logp"], inputs["teacher_topk_ids"])
+                if "teacher_topk_logp" in inputs else None)
+        model_inputs = {k: v for k, v in inputs.items() if k != "labels" and k not in EXTRA_KEYS + TOPK_KEYS}
         want_hidden = self.needs.decoder_hidden
         outputs = model(**model_inputs, output_hidden_states=want_hidden)
         teacher_logits = None
-        if self.needs.teacher_logits:
+        if self.needs.teacher_logits and topk is None:
+            if self.teacher is None:
+                raise ValueError("this batch has no cached teacher top-k and no teacher is loaded")
             with torch.no_grad():
                 teacher_logits = self.teacher(**model_inputs).logits
         progress = progress_at(self.state.global_step, self.state.max_steps)
         hidden = outputs.decoder_hidden_states[-1] if want_hidden else None
-        ctx = self._context(model, model_inputs, idx, hidden)
-        total, parts, terms = self.loss_fn(LossInputs(outputs.logits, labels, teacher_logits, critical, progress, ctx))
+        ctx = self._context(model, model_inputs, rows, hidden, labels.device)
+        total, parts, terms = self.loss_fn(LossInputs(outputs.logits, labels, teacher_logits, critical, progress, ctx,
+                                                      teacher_topk=topk))
         if model.training:
-            if not torch.isfinite(total.detach()):
-                self._nonfinite_loss = True
+            bad = ~torch.isfinite(total.detach())
+            self._nonfinite_loss = bad if self._nonfinite_loss is None else self._nonfinite_loss | bad
             if self._micro == 0 and self.grad_norm_every and self.state.global_step % self.grad_norm_every == 0:
                 parts.update(self._grad_norms(model, terms))
             self._record(total, parts, labels.shape[0], progress)
@@ -126,7 +146,7 @@ class TridentTrainer(Seq2SeqTrainer):
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None, **gen_kwargs):
         # Generation-based evaluation feeds the batch to generate() and the model directly;
         # the loss-only extras are not model inputs. (Its eval_loss is the model's own CE.)
-        inputs = {k: v for k, v in inputs.items() if k not in ("idx", "critical")}
+        inputs = {k: v for k, v in inputs.items() if k not in EXTRA_KEYS + TOPK_KEYS}
         return super().prediction_step(model, inputs, prediction_loss_only, ignore_keys=ignore_keys, **gen_kwargs)
 
     # -- non-finite steps -----------------------------------------------------------------
@@ -140,10 +160,14 @@ class TridentTrainer(Seq2SeqTrainer):
         inner_step = optimizer.step
 
         def guarded_step(*a, **kw):
+            self._average_loss_parameter_grads()
             grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
-            finite = bool(torch.stack([g.isfinite().all() for g in grads]).all()) if grads else True
-            finite = finite and not self._nonfinite_loss
-            self._nonfinite_loss = False
+            checks = [g.isfinite().all() for g in grads]
+            if self._nonfinite_loss is not None:
+                checks.append(~self._nonfinite_loss.to(checks[0].device if checks else "cpu"))
+            finite = bool(torch.stack(checks).all()) if checks else True  # the step's one wait for the device
+            self._nonfinite_loss = None
+            self._loss_grads_averaged = False
             if finite:
                 self.nonfinite_in_a_row = 0
                 out = inner_step(*a, **kw)
@@ -163,9 +187,26 @@ class TridentTrainer(Seq2SeqTrainer):
         optimizer.step = guarded_step
         return optimizer
 
+    def _average_loss_parameter_grads(self) -> None:
+        """Average the loss's own gradients over the processes of a multi-process run, once per
+        optimizer step, before clipping: DDP averages the student's, but these live outside the
+        wrapped model, and unaveraged they would drift apart from rank to rank."""
+        if self._loss_grads_averaged or not len(self.loss_parameters) or self.accelerator.num_processes == 1:
+            return
+        self._loss_grads_averaged = True
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.loss_parameters.parameters()]
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        torch.distributed.all_reduce(flat)
+        flat /= self.accelerator.num_processes
+        at = 0
+        for p, g in zip(self.loss_parameters.parameters(), grads):
+            p.grad = flat[at:at + g.numel()].view_as(p).clone()
+            at += g.numel()
+
     def _clip_grad_norm(self, model):
         if not len(self.loss_parameters):
             return super()._clip_grad_norm(model)
+        self._average_loss_parameter_grads()
         params = [*model.parameters(), *self.loss_parameters.parameters()]
         return self.accelerator.clip_grad_norm_(params, self.args.max_grad_norm)
 
@@ -199,14 +240,28 @@ class TridentTrainer(Seq2SeqTrainer):
         self._micro += 1
         self._samples += batch_size
         for key, value in [("loss_total", total.detach()), ("progress", progress), *parts.items()]:
-            self._sums[key] += float(value)
+            self._sums[key] = self._sums[key] + value if key in self._sums else value
             self._counts[key] += 1
+
+    def _step_means(self) -> dict[str, float]:
+        """The step's mean of every logged value, read from the device in one transfer. In a
+        multi-process run, the mean over the processes too (each rank's micro-batches are part of
+        the step), as the Trainer's own `loss` is: one all-reduce per logging step."""
+        keys = sorted(self._sums)  # every rank computes the same values on the same steps
+        device = self.args.device
+        dtype = torch.float32 if device.type == "mps" else torch.float64
+        stacked = torch.stack([torch.as_tensor(self._sums[k]).detach().to(device, dtype) / self._counts[k]
+                               for k in keys])
+        if self.accelerator.num_processes > 1:
+            torch.distributed.all_reduce(stacked)
+            stacked /= self.accelerator.num_processes
+        return dict(zip(keys, stacked.tolist()))
 
     def log(self, logs, start_time=None):
         if "loss" in logs and self._micro:
             # One optimizer step = the mean over the micro-batches where each value was computed.
             logs = dict(logs)
-            logs.update({k: v / self._counts[k] for k, v in self._sums.items()})
+            logs.update(self._step_means())
             elapsed = time.perf_counter() - self._step_t0
             logs["samples_per_s"] = self._samples / elapsed if elapsed > 0 else float("nan")
             logs["nonfinite_skipped"] = self.nonfinite_total

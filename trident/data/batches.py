@@ -1,14 +1,20 @@
 """Batches: encoded records as a dataset, and the collator that pads them for the Trainer.
 
 Each row keeps its index (`idx`), so the loss can find the row's record id, target text and
-cached target embeddings; `critical` marks the target tokens that decide the assertion.
+cached target embeddings; `critical` marks the target tokens that decide the assertion. With a
+teacher-logit cache, training rows carry their row in it (`cache_row`) and the collator reads
+the teacher's top-k for the batch (`teacher_topk_logp`, `teacher_topk_ids`, padded like the labels).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from pathlib import Path
+from typing import Protocol, Sequence
 
+import numpy as np
 import torch
 from transformers import DataCollatorForSeq2Seq
+
+from trident.errors import DataError
 
 
 class EncodedDataset(torch.utils.data.Dataset):
@@ -16,8 +22,11 @@ class EncodedDataset(torch.utils.data.Dataset):
     target text, its record, and (filled by fit) frozen-encoder embeddings of the target, keyed by encoder."""
 
     def __init__(self, features: Sequence[dict], ids: Sequence[str] = (), references: Sequence[str] = (),
-                 records: Sequence = ()):
+                 records: Sequence = (), cache_rows: Sequence[int] | None = None):
         self.features = [{**f, "idx": i} for i, f in enumerate(features)]
+        if cache_rows is not None:
+            for f, row in zip(self.features, cache_rows, strict=True):
+                f["cache_row"] = row
         self.ids = list(ids)
         self.references = list(references)
         self.records = list(records)  # the Record of each row, for rewards that run its test
@@ -30,24 +39,55 @@ class EncodedDataset(torch.utils.data.Dataset):
         return self.features[i]
 
 
+class TopKRows(Protocol):
+    """Where the collator reads the teacher's cached top-k (trident.teacher_cache.TeacherLogitCache)."""
+
+    path: Path
+    k: int
+
+    def row_at(self, row: int) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+EXTRA_KEYS = ("idx", "critical", "cache_row")
+TOPK_KEYS = ("teacher_topk_logp", "teacher_topk_ids")
+
+
 class Collator:
     """transformers' seq2seq collator (padding, decoder_input_ids from the labels) plus the
-    row indices and the critical-token masks, padded like the labels."""
+    row indices, the critical-token masks and the cached teacher top-k, padded like the labels."""
 
-    def __init__(self, tokenizer, model):
+    def __init__(self, tokenizer, model, teacher_cache: TopKRows | None = None):
         self.base = DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100, padding=True)
+        self.teacher_cache = teacher_cache
 
     def __call__(self, features: list[dict]) -> dict:
-        idx = torch.tensor([f["idx"] for f in features]) if "idx" in features[0] else None
+        # a list, not a tensor: the Trainer leaves it on the host, and the loss looks rows up without waiting for the device
+        idx = [f["idx"] for f in features] if "idx" in features[0] else None
         critical = [f["critical"] for f in features] if "critical" in features[0] else None
-        batch = self.base([{k: v for k, v in f.items() if k not in ("idx", "critical")} for f in features])
+        batch = self.base([{k: v for k, v in f.items() if k not in EXTRA_KEYS} for f in features])
         if idx is not None:
             batch["idx"] = idx
+        width = batch["labels"].shape[1]
         if critical is not None:
-            width = batch["labels"].shape[1]
             batch["critical"] = torch.tensor([c + [0] * (width - len(c)) for c in critical])
+        if self.teacher_cache is not None and "cache_row" in features[0]:
+            batch.update(self._topk(features, width))
         return batch
 
+    def _topk(self, features: list[dict], width: int) -> dict:
+        k = self.teacher_cache.k
+        logp = np.zeros((len(features), width, k), np.float16)  # padding: never read (labels are -100 there)
+        ids = np.zeros((len(features), width, k), np.int64)
+        for b, f in enumerate(features):
+            values, tokens = self.teacher_cache.row_at(f["cache_row"])
+            if len(values) != len(f["labels"]):
+                raise DataError(f"the teacher-logit cache {self.teacher_cache.path} holds {len(values)} target tokens "
+                                f"for a record whose target encodes to {len(f['labels'])}: it was built with another "
+                                "encoding; rebuild it (remove the folder) or pass --teacher.source=online")
+            logp[b, :len(values)] = values
+            ids[b, :len(tokens)] = tokens
+        return {"teacher_topk_logp": torch.from_numpy(logp), "teacher_topk_ids": torch.from_numpy(ids)}
 
-def collator(tokenizer, model) -> Collator:
-    return Collator(tokenizer, model)
+
+def collator(tokenizer, model, teacher_cache: TopKRows | None = None) -> Collator:
+    return Collator(tokenizer, model, teacher_cache)

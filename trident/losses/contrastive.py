@@ -48,7 +48,9 @@ def contrastive(inputs: LossInputs, cfg) -> torch.Tensor | None:
     if ctx is None or ctx.decoder_hidden is None or ctx.parameters is None or "contrastive" not in ctx.parameters:
         return None
     gold = ctx.gold_embeddings[cfg.contrastive_model].to(ctx.decoder_hidden.device).float()
+    codes: dict[str, int] = {}
+    text_id = torch.tensor([codes.setdefault(r, len(codes)) for r in ctx.references], device=gold.device)
+    same = text_id[:, None] == text_id[None, :]
     refs = ctx.references
-    same = torch.tensor([[a == b for b in refs] for a in refs], device=gold.device)
     duplicate = same & ~torch.eye(len(refs), dtype=torch.bool, device=gold.device)
     return info_nce(pooled_student_embedding(inputs), gold, cfg.contrastive_temperature, duplicate)

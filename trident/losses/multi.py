@@ -48,8 +48,9 @@ class MultiComponentLoss:
                 for n, c in self.cfg.components.items()}
 
     def __call__(self, inputs: LossInputs, progress: float | None = None):
-        """(total, parts, terms): parts are detached numbers for logging, terms the weighted
-        tensors (for per-component gradient norms)."""
+        """(total, parts, terms): parts are for logging (detached tensors, and plain floats for
+        weights and scales: nothing here waits for the device), terms the weighted tensors (for
+        per-component gradient norms)."""
         if progress is not None:
             inputs.progress = progress
         ctx = inputs.context if inputs.context is not None else StepContext(training=False)
@@ -59,7 +60,7 @@ class MultiComponentLoss:
             inputs.rewards = sequence.sample_rewards(inputs, self.cfg, self.rewards)
         logits = inputs.student_logits
         total = logits.new_zeros((), dtype=torch.promote_types(logits.dtype, torch.float32))
-        parts: dict[str, torch.Tensor] = {}
+        parts: dict[str, torch.Tensor | float] = {}
         terms: dict[str, torch.Tensor] = {}
         for name, weight in self.weights(inputs.progress).items():
             comp = self.components[name]
@@ -71,11 +72,11 @@ class MultiComponentLoss:
             total = total + weighted
             terms[name] = weighted
             parts[f"{name}/raw"] = raw.detach()
-            parts[f"{name}/weight"] = torch.tensor(weight)
+            parts[f"{name}/weight"] = weight
             if name in self.scales:
-                parts[f"{name}/scale"] = torch.tensor(scale)
+                parts[f"{name}/scale"] = scale
             parts[f"{name}/weighted"] = weighted.detach()
             if ctx.training:
                 for s in self.scales.values():
-                    s.observe(name, float(raw.detach()), comp.core)
+                    s.observe(name, raw.detach(), comp.core)
         return total, parts, terms

@@ -34,7 +34,7 @@ KINDS: tuple[Kind, ...] = ("token", "sequence", "representation")
 class Needs:
     """What a component reads from the training step beyond the student's logits and labels."""
 
-    teacher_logits: bool = False
+    teacher_logits: bool = False  # the teacher's distribution: full logits online, or its cached top-k
     decoder_hidden: bool = False  # the student's last decoder layer, [batch, target_len, d_model]
     gold_embeddings: tuple[str, ...] = ()  # LossConfig keys naming encoders whose target embeddings it reads
     records: bool = False  # the batch's records (a reward scoring with them gets `records=` per text)
@@ -51,7 +51,7 @@ class Scale(Protocol):
 
     def value(self) -> float: ...
 
-    def observe(self, name: str, raw: float, core: bool) -> None: ...
+    def observe(self, name: str, raw: torch.Tensor, core: bool) -> None: ...  # a detached scalar
 
     def chosen(self) -> Optional[float]: ...
 
@@ -74,6 +74,9 @@ class StepContext:
     epoch: float = 0.0
     training: bool = True
     max_target_len: int = 64
+    # seeds the self-critical term's sampling for this micro-batch (from the run's seed, the step
+    # and the batch's rows), so a sample depends on neither the process layout nor a resume
+    sample_seed: Optional[int] = None
 
 
 @dataclass
@@ -87,6 +90,16 @@ class SampledRewards:
 
 
 @dataclass
+class TeacherTopK:
+    """The teacher's k most likely tokens per target position, from the logit cache
+    (trident.teacher_cache): log-probabilities at temperature 1 and their token ids. The rest
+    of the teacher's mass (1 − Σ exp(logp)) is one tail bucket (see losses.token)."""
+
+    logp: torch.Tensor  # [batch, target_len, k], float
+    ids: torch.Tensor  # [batch, target_len, k], long
+
+
+@dataclass
 class LossInputs:
     """What a component may look at for one micro-batch."""
 
@@ -97,6 +110,7 @@ class LossInputs:
     progress: float = 0.0  # optimizer step / total steps
     context: Optional[StepContext] = None
     rewards: Optional[SampledRewards] = None  # set on the steps where the sequence terms are computed
+    teacher_topk: Optional[TeacherTopK] = None  # instead of teacher_logits, when the teacher is cached
 
 
 # A component returns a scalar tensor, or None when it is not computed on this step

@@ -95,6 +95,18 @@ def _dropout_off(model):
         model.train(was_training)
 
 
+@contextmanager
+def _seeded(seed, device):
+    """Sampling from its own seed when one is given; the global random state is left as it was."""
+    if seed is None:
+        yield
+        return
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
 def gold_for(needs: Needs, cfg, context, n: int, device) -> dict:
     """The first `n` rows' reference embeddings for every encoder `needs` names, by encoder name."""
     out = {}
@@ -119,7 +131,7 @@ def sample_rewards(inputs: LossInputs, cfg, rewards: tuple[str, ...]) -> Sampled
     device = inputs.labels.device
 
     with _dropout_off(model):
-        with torch.no_grad():
+        with torch.no_grad(), _seeded(ctx.sample_seed, device):
             generated = model.generate(**enc, do_sample=True, top_k=0, top_p=1.0, num_beams=1,
                                        max_length=ctx.max_target_len + 1)
         sample = _cut_at_eos(generated[:, 1:], tok.eos_token_id, tok.pad_token_id)  # drop the decoder start token

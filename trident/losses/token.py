@@ -8,6 +8,17 @@ would still let an inf or NaN through).
 Soft distributions use logits / T. `kl` and `jsd` are multiplied by T² (Hinton et al., 2015):
 the gradient of a softened loss shrinks like 1/T², so the factor keeps its scale independent
 of the temperature and the weights comparable across temperatures.
+
+From a cached teacher (`LossInputs.teacher_topk`: its k most likely tokens per position, see
+trident.teacher_cache) `kl` and `jsd` compare k + 1 buckets instead of the whole vocabulary:
+the teacher's top-k tokens one by one, and one tail bucket holding the rest of its mass,
+matched with the student's probabilities of the same k tokens and the student's own mass on
+every other token. Collapsing outcomes can only lower a divergence, so the cached value is at
+most the full one; the two are equal when the student spreads its tail like the teacher does,
+and the gradient on each student logit differs from the full one by at most 2·(teacher tail
+mass) in L1 (tests/test_teacher_cache.py proves all three). The cache holds log-probabilities
+at T = 1, so at T = 1 the buckets are exact; at T ≠ 1 the tail's shape is unknown and is taken
+as uniform over the V − k tokens outside the top k.
 """
 from __future__ import annotations
 
@@ -16,7 +27,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from trident.losses.registry import LossInputs
+from trident.losses.registry import LossInputs, TeacherTopK
 from trident.schedules import weight_at
 
 
@@ -74,7 +85,8 @@ def jsd_per_token(teacher_logp: torch.Tensor, student_logp: torch.Tensor, beta: 
     jump, not a limit. Use the `kl` component for KL(teacher‖student)."""
     if not 0.0 < beta < 1.0:
         raise ValueError(jsd_beta_error(beta))
-    log_m = torch.logsumexp(torch.stack([teacher_logp + math.log(beta), student_logp + math.log1p(-beta)]), dim=0)
+    # logaddexp, not logsumexp over a stack: no [2, batch, len, vocab] copy
+    log_m = torch.logaddexp(teacher_logp + math.log(beta), student_logp + math.log1p(-beta))
     return beta * kl_per_token(teacher_logp, log_m) + (1.0 - beta) * kl_per_token(student_logp, log_m)
 
 
@@ -88,13 +100,52 @@ def _soft(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     return F.log_softmax(upcast(logits) / temperature, dim=-1)
 
 
-def _teacher(inputs: LossInputs) -> torch.Tensor:
-    if inputs.teacher_logits is None:
-        raise ValueError("this loss component needs teacher logits")
-    if inputs.teacher_logits.shape != inputs.student_logits.shape:
-        raise ValueError(f"teacher logits {tuple(inputs.teacher_logits.shape)} and student logits "
-                         f"{tuple(inputs.student_logits.shape)} differ in shape")
-    return inputs.teacher_logits
+# exp(−1e4) is 0 in float32 and float64 alike: an empty bucket weighs nothing, and 0·(−inf) never becomes NaN
+EMPTY_BUCKET_LOGP = -1e4
+
+
+def teacher_buckets(topk: TeacherTopK, temperature: float, vocab: int) -> torch.Tensor:
+    """The cached teacher as k + 1 bucket log-probabilities [..., k + 1] at `temperature`: its
+    top-k tokens, then the tail of mass r = 1 − Σ p_top (from the T = 1 log-probabilities).
+    At T ≠ 1 the tail is taken as uniform over the V − k other tokens, log p = log(r / (V − k))
+    each, so the softened tail weighs (V − k)·(r / (V − k))^(1/T) before normalisation."""
+    logp = upcast(topk.logp)
+    k = logp.shape[-1]
+    log_tail = torch.log((-torch.expm1(torch.logsumexp(logp, -1, keepdim=True))).clamp(min=0.0))
+    others = vocab - k
+    if others > 0:
+        log_others = math.log(others)
+        tail = log_others + (log_tail - log_others) / temperature
+    else:
+        tail = torch.full_like(log_tail, float("-inf"))
+    scaled = torch.cat([logp / temperature, tail], -1)
+    return (scaled - torch.logsumexp(scaled, -1, keepdim=True)).clamp(min=EMPTY_BUCKET_LOGP)
+
+
+def student_buckets(student_logp: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """The student's log-probabilities [..., V] collapsed onto the teacher's buckets: the k
+    tokens `ids`, then the student's mass on every other token (exactly, by a masked
+    logsumexp, not as 1 − Σ, which loses all precision when the top-k hold nearly everything)."""
+    top = student_logp.gather(-1, ids)
+    rest = student_logp.scatter(-1, ids, float("-inf")).logsumexp(-1, keepdim=True)
+    return torch.cat([top, rest.clamp(min=EMPTY_BUCKET_LOGP)], -1)
+
+
+def _distributions(inputs: LossInputs, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(teacher, student) log-probabilities at `temperature`: over the vocabulary with the
+    teacher online, over the k + 1 buckets with a cached teacher."""
+    student = _soft(inputs.student_logits, temperature)
+    if inputs.teacher_logits is not None:
+        if inputs.teacher_logits.shape != inputs.student_logits.shape:
+            raise ValueError(f"teacher logits {tuple(inputs.teacher_logits.shape)} and student logits "
+                             f"{tuple(inputs.student_logits.shape)} differ in shape")
+        return _soft(inputs.teacher_logits, temperature), student
+    topk = inputs.teacher_topk
+    if topk is None:
+        raise ValueError("this loss component needs the teacher: its logits, or its cached top-k")
+    if topk.ids.shape[:-1] != inputs.labels.shape:
+        raise ValueError(f"cached teacher top-k {tuple(topk.ids.shape)} does not match labels {tuple(inputs.labels.shape)}")
+    return teacher_buckets(topk, temperature, student.shape[-1]), student_buckets(student, topk.ids)
 
 
 def ce(inputs: LossInputs, cfg) -> torch.Tensor:
@@ -111,11 +162,11 @@ def focal(inputs: LossInputs, cfg) -> torch.Tensor:
 
 def kl(inputs: LossInputs, cfg) -> torch.Tensor:
     t = temperature_at(cfg, inputs.progress)
-    per_token = kl_per_token(_soft(_teacher(inputs), t), _soft(inputs.student_logits, t))
-    return masked_mean(per_token, inputs.labels) * t * t
+    teacher, student = _distributions(inputs, t)
+    return masked_mean(kl_per_token(teacher, student), inputs.labels) * t * t
 
 
 def jsd(inputs: LossInputs, cfg) -> torch.Tensor:
     t = temperature_at(cfg, inputs.progress)
-    per_token = jsd_per_token(_soft(_teacher(inputs), t), _soft(inputs.student_logits, t), cfg.jsd_beta)
-    return masked_mean(per_token, inputs.labels) * t * t
+    teacher, student = _distributions(inputs, t)
+    return masked_mean(jsd_per_token(teacher, student, cfg.jsd_beta), inputs.labels) * t * t
