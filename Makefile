@@ -71,9 +71,13 @@ STORAGE ?= sqlite:///sweeps/studies/$(STUDY).db
 dashboard: setup
 	$(VENV)/bin/optuna-dashboard --host 127.0.0.1 --port 8080 $(STORAGE)
 
+# Figures go to benchmarks/results.json (raw, with the machine) and benchmarks/results.md.
 bench: setup
 	$(PY) benchmarks/overhead.py
 	$(PY) benchmarks/mine_speed.py
 	$(PY) benchmarks/components.py
 	test -f runs/smoke/summary.json || $(MAKE) smoke
+	$(PY) benchmarks/cache_data.py
 	$(PY) benchmarks/execute_speed.py
+	$(PY) benchmarks/gpu.py
+	$(PY) benchmarks/record.py > /dev/null

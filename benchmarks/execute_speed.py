@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from record import record
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -41,6 +43,8 @@ def main() -> None:
     # The teacher row's command evaluated the student too: its time is both models'.
     rows[1]["seconds (whole command)"] = f"{rows[1]['seconds (whole command)']} (both models)"
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    record("execute", {"rows": rows, "digits": 4, "note": f"`trident evaluate --execute` on {run}'s {args.split} "
+                       "split, each model in a fresh process, the whole command timed."})
 
 
 if __name__ == "__main__":

@@ -191,7 +191,8 @@ def semantic_score(texts, references, gold, cfg, device) -> torch.Tensor:
 
 
 def pans_score(texts, references, gold, cfg, device) -> torch.Tensor:
-    return torch.tensor([metrics.pans([t], [r.split("\n")]) for t, r in zip(texts, references)], device=device)
+    examples = metrics.prepare(list(texts), [r.split("\n") for r in references])  # each line lexed once
+    return torch.tensor([metrics.example_pans(ex) for ex in examples], device=device)
 
 
 def assertion_score(texts, references, gold, cfg, device) -> torch.Tensor:

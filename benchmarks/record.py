@@ -1,0 +1,117 @@
+"""Where `make bench` keeps its figures: benchmarks/results.json (raw, one section per script,
+each with the machine it was taken on) and benchmarks/results.md (the same as tables).
+
+Each bench script calls `record(section, figures)`; the JSON is rewritten atomically and the
+Markdown rendered again from it, so a script run alone updates its own section only.
+
+    python benchmarks/record.py      # render results.md from results.json
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from trident.io import atomic_write_json, atomic_write_text
+
+HERE = Path(__file__).resolve().parent
+JSON = HERE / "results.json"
+MARKDOWN = HERE / "results.md"
+
+
+def machine() -> dict:
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+            "device": "cuda" if gpu else "cpu", "gpu": gpu,
+            "measured": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def load() -> dict:
+    try:
+        data = json.loads(JSON.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) and "sections" in data else {}
+
+
+def record(section: str, figures) -> None:
+    data = load() or {"sections": {}}
+    data["sections"][section] = {"machine": machine(), "figures": figures}
+    atomic_write_json(JSON, data)
+    atomic_write_text(MARKDOWN, render(data))
+
+
+def _table(rows: list[dict], digits: int = 3) -> str:
+    if not rows:
+        return "(none)\n"
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+
+    def cell(v):
+        if v is None:
+            return "—"
+        if isinstance(v, float):
+            return f"{v:,.{digits}f}" if abs(v) < 1e4 else f"{v:,.0f}"
+        return str(v)
+
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(cell(r.get(c)) for c in cols) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _machine_line(m: dict) -> str:
+    where = m.get("gpu") or f"{m['cpus']} CPU cores ({m['processor']}), {m['torch_threads']} torch threads"
+    return f"*Measured {m['measured']} on {where}, torch {m['torch']}.*\n"
+
+
+TITLES = {
+    "steps": "Per optimizer step: teacher online vs cached",
+    "components": "Each loss component alone (forward + backward)",
+    "cache": "Teacher-logit cache",
+    "metrics": "Metrics",
+    "data": "Data: loading, encoding, collation",
+    "mine": "Miner",
+    "execute": "Running the assertions",
+}
+
+
+def render(data: dict) -> str:
+    out = ["# make bench results\n",
+           "Written by `make bench` (benchmarks/*.py); raw figures in results.json. CPU timings on a shared "
+           "machine are noisy: compare ratios taken in one process, not absolute times across runs.\n"]
+    sections = data.get("sections", {})
+    for name, title in TITLES.items():
+        if name not in sections:
+            continue
+        s = sections[name]
+        figures = s["figures"]
+        out.append(f"\n## {title}\n")
+        out.append(_machine_line(s["machine"]))
+        if isinstance(figures, dict) and "rows" in figures:
+            if figures.get("note"):
+                out.append("\n" + figures["note"] + "\n")
+            out.append("\n" + _table(figures["rows"], figures.get("digits", 3)))
+            for extra in figures.get("tables", []):
+                out.append(f"\n{extra['title']}\n\n" + _table(extra["rows"], extra.get("digits", 3)))
+        else:
+            out.append("\n```\n" + json.dumps(figures, indent=2) + "\n```\n")
+    gpu = sections.get("gpu")
+    out.append("\n## GPU (bf16, CodeT5+ shapes)\n")
+    if gpu is not None and gpu["figures"].get("note"):
+        out.append("\n" + gpu["figures"]["note"] + "\n")
+    if gpu is None:
+        out.append("\nnot measured: no GPU has been available to this project's benchmark runs yet. On a GPU "
+                   "machine `make bench` measures step time, tokens per second, peak memory and model FLOPs "
+                   "utilisation for `legacy` and `trident-v1`, teacher online and cached.\n")
+    else:
+        out.append(_machine_line(gpu["machine"]) + "\n" + _table(gpu["figures"]["rows"]))
+    return "".join(out)
+
+
+if __name__ == "__main__":
+    atomic_write_text(MARKDOWN, render(load()))
+    print(MARKDOWN.read_text())
