@@ -40,16 +40,20 @@ def load() -> dict:
 
 
 def record(section: str, figures) -> None:
+    # results.json is written with sorted keys: keep each table's column order beside it
+    for table in ([figures] + figures.get("tables", [])) if isinstance(figures, dict) else []:
+        if table.get("rows"):
+            table["columns"] = list(dict.fromkeys(k for r in table["rows"] for k in r))
     data = load() or {"sections": {}}
     data["sections"][section] = {"machine": machine(), "figures": figures}
     atomic_write_json(JSON, data)
     atomic_write_text(MARKDOWN, render(data))
 
 
-def _table(rows: list[dict], digits: int = 3) -> str:
+def _table(rows: list[dict], digits: int = 3, columns: list[str] | None = None) -> str:
     if not rows:
         return "(none)\n"
-    cols = list(dict.fromkeys(k for r in rows for k in r))
+    cols = columns or list(dict.fromkeys(k for r in rows for k in r))
 
     def cell(v):
         if v is None:
@@ -94,7 +98,7 @@ def render(data: dict) -> str:
         if isinstance(figures, dict) and "rows" in figures:
             if figures.get("note"):
                 out.append("\n" + figures["note"] + "\n")
-            out.append("\n" + _table(figures["rows"], figures.get("digits", 3)))
+            out.append("\n" + _table(figures["rows"], figures.get("digits", 3), figures.get("columns")))
             for extra in figures.get("tables", []):
                 out.append(f"\n{extra['title']}\n\n" + _table(extra["rows"], extra.get("digits", 3)))
         else:
