@@ -18,7 +18,9 @@ or absent):
     values-NNNNN.npy     float16 [rows, k] log-probabilities, descending
     ids-NNNNN.npy        uint16 / int32 [rows, k] token ids
 
-Shards are memory-mapped when read; a record never straddles two.
+Shards are memory-mapped when read; a record never straddles two. Rows are written in the
+order the teacher computes them (records batched by length), so a record's rows are found
+through the index, never by position.
 
 A cache is found by its key (teacher weights, tokenizer, training data, encoding settings, k):
 the default folder is `<runs_dir>/.cache/teacher-logits/<key digest>`, so a run can only find a
@@ -212,21 +214,23 @@ def topk_rows(logits: torch.Tensor, labels: torch.Tensor, k: int):
 
 
 class _Writer:
-    """Rows appended record by record into shards of at most SHARD_ROWS rows."""
+    """Rows appended record by record, in the order they are computed, into shards of at most
+    SHARD_ROWS rows; the index says where each record's rows are. Only the open shard is held
+    in memory."""
 
-    def __init__(self, folder: Path, k: int):
+    def __init__(self, folder: Path, k: int, records: int):
         self.folder, self.k = folder, k
         self.values: list[np.ndarray] = []
         self.ids: list[np.ndarray] = []
         self.filled = 0
         self.shard = 0
-        self.index: list[tuple[int, int, int]] = []
+        self.index = np.full((records, 3), -1, dtype=np.int64)
 
-    def add(self, values: np.ndarray, ids: np.ndarray) -> None:
+    def add(self, record: int, values: np.ndarray, ids: np.ndarray) -> None:
         n = len(values)
         if self.filled + n > SHARD_ROWS and self.filled:
             self.flush()
-        self.index.append((self.shard, self.filled, n))
+        self.index[record] = (self.shard, self.filled, n)
         self.values.append(values)
         self.ids.append(ids)
         self.filled += n
@@ -264,8 +268,7 @@ def build(cfg, teacher_path: str, tokenizer, key: CacheKey, out: Path, progress:
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    writer = _Writer(tmp, key.k)
-    rows_of: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    writer = _Writer(tmp, key.k, len(records))
     kl_sum = tail_sum = 0.0
     tokens = 0
     batch_size = cfg.eval.batch_size
@@ -283,14 +286,11 @@ def build(cfg, teacher_path: str, tokenizer, key: CacheKey, out: Path, progress:
                 kl_sum, tail_sum, tokens = kl_sum + kl, tail_sum + tail, tokens + sum(counts)
                 start = 0
                 for i, n in zip(chosen, counts):
-                    rows_of[i] = (values[start:start + n], ids[start:start + n])
+                    writer.add(i, values[start:start + n], ids[start:start + n])
                     start += n
-                # in record order, as soon as the next record's rows are ready
-                while len(writer.index) in rows_of:
-                    writer.add(*rows_of.pop(len(writer.index)))
                 bar.update(len(chosen))
         writer.flush()
-        np.save(tmp / "index.npy", np.asarray(writer.index, dtype=np.int64).reshape(-1, 3))
+        np.save(tmp / "index.npy", writer.index)
         (tmp / "records.json").write_text(json.dumps([r.id for r in records]))
         payload = sum(p.stat().st_size for p in tmp.glob("*-*.npy"))
         atomic_write_json(tmp / "meta.json", {

@@ -51,6 +51,5 @@ def contrastive(inputs: LossInputs, cfg) -> torch.Tensor | None:
     codes: dict[str, int] = {}
     text_id = torch.tensor([codes.setdefault(r, len(codes)) for r in ctx.references], device=gold.device)
     same = text_id[:, None] == text_id[None, :]
-    refs = ctx.references
-    duplicate = same & ~torch.eye(len(refs), dtype=torch.bool, device=gold.device)
+    duplicate = same & ~torch.eye(len(text_id), dtype=torch.bool, device=gold.device)
     return info_nce(pooled_student_embedding(inputs), gold, cfg.contrastive_temperature, duplicate)

@@ -13,12 +13,12 @@ From a cached teacher (`LossInputs.teacher_topk`: its k most likely tokens per p
 trident.teacher_cache) `kl` and `jsd` compare k + 1 buckets instead of the whole vocabulary:
 the teacher's top-k tokens one by one, and one tail bucket holding the rest of its mass,
 matched with the student's probabilities of the same k tokens and the student's own mass on
-every other token. Collapsing outcomes can only lower a divergence, so the cached value is at
-most the full one; the two are equal when the student spreads its tail like the teacher does,
+every other token. The cache holds log-probabilities at T = 1, so at T = 1 the buckets are
+exact, and then: collapsing outcomes can only lower a divergence, so the cached value is at
+most the full one; the two are equal when the student spreads its tail like the teacher does;
 and the gradient on each student logit differs from the full one by at most 2·(teacher tail
-mass) in L1 (tests/test_teacher_cache.py proves all three). The cache holds log-probabilities
-at T = 1, so at T = 1 the buckets are exact; at T ≠ 1 the tail's shape is unknown and is taken
-as uniform over the V − k tokens outside the top k.
+mass) in L1 (tests/test_topk_losses.py proves all three). At T ≠ 1 the tail's shape is
+unknown and is taken as uniform over the V − k tokens outside the top k.
 """
 from __future__ import annotations
 
