@@ -5,7 +5,7 @@ TRIDENT := $(PY) -m trident
 STAMP   := $(VENV)/.installed
 SMOKE   := experiments/smoke.yaml
 
-.PHONY: setup test smoke bench sweep-beta sweep-contrastive sweep-before-after sweep-before-after-smoke report dashboard clean
+.PHONY: setup test smoke bench sweep-beta sweep-contrastive sweep-before-after sweep-before-after-smoke sweep-hidden sweep-seqkd sweep-gkd sweep-methods-smoke report dashboard clean
 
 setup: $(STAMP)
 
@@ -63,6 +63,17 @@ sweep-before-after-smoke: setup
 	$(TRIDENT) sweep sweeps/before-after-smoke.yaml
 	$(PY) -m trident.analysis.report --study before-after-smoke
 
+# Each distillation method against trident-v1 × 3 seeds on the full data, then the report.
+sweep-hidden sweep-seqkd sweep-gkd: sweep-%: setup
+	test -d data/synth || $(TRIDENT) data synth --out data/synth --n 6000 --seed 0
+	$(TRIDENT) sweep sweeps/$*.yaml
+	$(PY) -m trident.analysis.report --study $* --baseline trident-v1
+
+# The three methods and trident-v1 × 2 seeds, 80 steps each, then the report (minutes on 2 cores).
+sweep-methods-smoke: setup
+	$(TRIDENT) sweep sweeps/methods-smoke.yaml
+	$(PY) -m trident.analysis.report --study methods-smoke --baseline trident-v1 --out reports/methods-smoke
+
 report: setup
 	$(PY) -m trident.analysis.report $(REPORT_ARGS)
 
@@ -74,6 +85,7 @@ dashboard: setup
 # Figures go to benchmarks/results.json (raw, with the machine) and benchmarks/results.md.
 bench: setup
 	$(PY) benchmarks/overhead.py
+	$(PY) benchmarks/methods.py
 	$(PY) benchmarks/mine_speed.py
 	$(PY) benchmarks/components.py
 	test -f runs/smoke/summary.json || $(MAKE) smoke

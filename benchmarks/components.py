@@ -23,7 +23,7 @@ from trident import metrics
 from trident.config import LossConfig
 from trident.data.synth import generate_records
 from trident.losses import catalog, contrastive
-from trident.losses.registry import LossInputs, StepContext, TeacherTopK
+from trident.losses.registry import LossInputs, ModelShapes, StepContext, TeacherTopK
 
 METRICS = {
     "exact_match": lambda p, r: metrics.exact_match(p, r),
@@ -57,7 +57,7 @@ def component_micros(calls: int, batch: int = 8, length: int = 64, vocab: int = 
     values, ids = torch.log_softmax(teacher, -1).topk(k, -1)
     topk = TeacherTopK(values.half(), ids)
     d_model = 768
-    parameters = torch.nn.ModuleDict({"contrastive": contrastive.make_projection(cfg, d_model)})
+    parameters = torch.nn.ModuleDict({"contrastive": contrastive.make_projection(cfg, ModelShapes(d_model))})
     gold = torch.nn.functional.normalize(torch.randn(batch, parameters["contrastive"].out_features), dim=-1)
     cases = {"ce": ("ce", {}), "focal": ("focal", {}), "kl (online)": ("kl", {"teacher_logits": teacher}),
              "kl (cached top-64)": ("kl", {"teacher_topk": topk}), "jsd (online)": ("jsd", {"teacher_logits": teacher}),

@@ -59,11 +59,11 @@ class StepClock(TrainerCallback):
         return sum(gaps) / len(gaps)
 
 
-def timed_fit(cfg, student, tok, data, teacher, warmup: int, cache=None) -> float:
+def timed_fit(cfg, student, tok, data, teacher, warmup: int, cache=None, beams=None) -> float:
     clock = StepClock()
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
     fit(cfg, cfg.train, RunDir(cfg.run_dir), student, tok, data, cfg.loss, role="student", model_spec=cfg.model.student,
-        teacher=None if cache is not None else teacher, teacher_cache=cache, callbacks=[clock])
+        teacher=None if cache is not None else teacher, teacher_cache=cache, teacher_beams=beams, callbacks=[clock])
     return clock.mean_step(warmup)
 
 

@@ -29,7 +29,8 @@ SWEEP_FILES = sorted(p.stem for p in (ROOT / "sweeps").glob("*.yaml"))
 
 
 def test_every_shipped_sweep_file_is_checked():
-    assert SWEEP_FILES == ["before-after", "before-after-smoke", "beta", "contrastive"]
+    assert SWEEP_FILES == ["before-after", "before-after-smoke", "beta", "contrastive", "gkd", "hidden",
+                           "methods-smoke", "seqkd"]
 
 
 @pytest.mark.parametrize("name", SWEEP_FILES)
@@ -43,7 +44,8 @@ def test_sweep_files_are_valid_wandb_configs_and_map_to_their_study(name):
     assert isinstance(sampler, optuna.samplers.GridSampler)
     assert spec.direction == "maximize"
     points = spec.grid()
-    assert len(points) == {"beta": 3, "contrastive": 6, "before-after": 9, "before-after-smoke": 6}[name] == spec.run_cap
+    assert len(points) == {"beta": 3, "contrastive": 6, "before-after": 9, "before-after-smoke": 6, "gkd": 6, "hidden": 6,
+                          "seqkd": 6, "methods-smoke": 8}[name] == spec.run_cap
     pruner = eng.make_pruner(spec)
     expected = optuna.pruners.HyperbandPruner if name == "contrastive" else optuna.pruners.NopPruner
     assert isinstance(pruner, expected)

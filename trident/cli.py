@@ -91,6 +91,11 @@ def _parser() -> argparse.ArgumentParser:
                             help="then write the teacher-logit cache: its top-k (teacher.top_k) log-probabilities for "
                                  "every target token of the training split, which distillation reads instead of "
                                  "running the teacher (teacher.source=auto finds it)")
+            sp.add_argument("--beams", type=int, metavar="N",
+                            help="then write the teacher's N-best assertions by beam search (N beams) for each "
+                                 "training record, next to its logit cache (sets teacher.beams=N); `seqkd` and "
+                                 "loss.semantic_reference=teacher|both read them, and a run builds them itself "
+                                 "when missing. With --cache-logits both are written")
         if name == "train":
             sp.add_argument("--overwrite", action="store_true",
                             help="replace a finished run of the same name (its files are removed first)")
@@ -189,19 +194,27 @@ def _load(args, extra, settings=None):
 def _cmd_teacher(args, extra) -> int:
     from trident.teacher import ensure_teacher, train_teacher
 
-    cfg = _load(args, extra)
-    if not args.cache_logits:
+    # --beams N is teacher.beams=N resolved (and range-checked) with the rest of the config, never patched in after
+    cfg = _load(args, extra, {"teacher": {"beams": args.beams}} if args.beams is not None else None)
+    if not args.cache_logits and args.beams is None:
         summary = train_teacher(cfg)
         print(json.dumps({"teacher": summary.run_dir, "val_metrics": summary.val_metrics}, indent=2))
         return 0
-    from trident import teacher_cache
+    from trident import teacher_beams, teacher_cache
     from trident.models import load_tokenizer
 
     teacher_path = ensure_teacher(cfg)  # model.teacher_checkpoint, or the stage's teacher (trained when missing)
-    cache = teacher_cache.ensure(cfg, teacher_path, load_tokenizer(cfg.model.tokenizer or teacher_path),
-                                 progress=cfg.tracking.progress)
-    print(teacher_cache.describe(cache))
-    print(json.dumps({"teacher": teacher_path, "cache": str(cache.path)}, indent=2))
+    tokenizer = load_tokenizer(cfg.model.tokenizer or teacher_path)
+    written = {"teacher": teacher_path}
+    if args.cache_logits:
+        cache = teacher_cache.ensure(cfg, teacher_path, tokenizer, progress=cfg.tracking.progress)
+        print(teacher_cache.describe(cache))
+        written["cache"] = str(cache.path)
+    if args.beams is not None:
+        beams = teacher_beams.ensure(cfg, teacher_path, tokenizer, progress=cfg.tracking.progress)
+        print(teacher_beams.describe(beams))
+        written["beams"] = str(beams.path)
+    print(json.dumps(written, indent=2))
     return 0
 
 

@@ -163,6 +163,22 @@ class LossConfig:
                                        between(0, 1, lo_open=True))
     contrastive_model: str = _doc("frozen code/text encoder of the contrastive term (e.g. microsoft/codebert-base); default offline MiniLM", "all-MiniLM-L6-v2")
     contrastive_temperature: float = _doc("InfoNCE temperature τ", 0.1, POSITIVE)
+    hidden_layers: dict[str, dict[str, int]] = _doc(
+        "`hidden`: which teacher layer each student layer is matched with, per stack, e.g. "
+        "loss.hidden_layers.encoder.2=4 (layer 0 is the embeddings' output, 1..L the layers' outputs); a stack "
+        "left out is matched evenly spaced (student layer i ↔ teacher layer round(i·L_t / L_s)); a stack "
+        "given as {} is not distilled", factory=dict)
+    hidden_metric: str = _doc("`hidden`: distance between projected student and teacher states: mse (mean "
+                              "squared error per feature) or cosine (1 − cosine per position)", "mse",
+                              one_of("mse", "cosine"))
+    seqkd_weighting: str = _doc("`seqkd`: none (every best beam weighs 1) or prob (each weighs its per-token "
+                                "teacher probability exp(log p(beam) / length), so beams the teacher is unsure "
+                                "of pull less)", "none", one_of("none", "prob"))
+    semantic_reference: str = _doc("what `semantic` scores samples against: gold (the reference assertion), "
+                                   "teacher (the teacher's best beam, from `trident teacher --beams`) or both "
+                                   "(the mean of the two scores)", "gold", one_of("gold", "teacher", "both"))
+    onpolicy_lambda: float = _doc("`gkd`: probability that a micro-batch's targets are sequences sampled from the "
+                                  "student (on-policy) instead of the gold assertion", 0.5, between(0, 1))
     plugins: list[str] = _doc("your own modules (import names or .py paths) imported before the components are "
                               "resolved, so the components they register can be named in loss.components",
                               factory=list)
@@ -179,6 +195,8 @@ class TeacherConfig:
     cache: str = _doc("a cache folder to use, checked against this run and refused when built for another teacher, "
                       "tokenizer, data or encoding (empty = the one named by its key under "
                       "<runs_dir>/.cache/teacher-logits)", "")
+    beams: int = _doc("N-best beams per training record that `trident teacher --beams` writes (beam search with "
+                      "N beams) and `seqkd` / loss.semantic_reference read; built on first use when missing", 4, COUNT)
 
 
 @dataclass
@@ -457,10 +475,16 @@ def _check_allowed(obj: Any, prefix: str) -> None:
 
 
 def validate(cfg: RunConfig) -> None:
-    from trident.losses.catalog import resolve  # late: losses import torch
+    from trident.losses.catalog import online_teacher_problem, resolve  # late: losses import torch
     from trident.schedules import SCHEDULES
 
     resolve(cfg.loss.components, cfg.loss.plugins)  # imports the plugins, so their names are known
+    problem = online_teacher_problem(cfg)
+    if problem:
+        raise ConfigError(problem)
+    unknown = sorted(set(cfg.loss.hidden_layers) - {"encoder", "decoder"})
+    if unknown:
+        raise ConfigError(f"loss.hidden_layers: unknown stack(s) {', '.join(unknown)}; known: encoder, decoder")
     for name, comp in cfg.loss.components.items():
         if comp.schedule not in SCHEDULES:
             raise ConfigError(f"loss.components.{name}.schedule: unknown schedule {comp.schedule!r}; known: {', '.join(SCHEDULES)}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from transformers import AutoModelForSeq2SeqLM, set_seed
 
-from trident import teacher_cache
+from trident import teacher_beams, teacher_cache
 from trident.config import RunConfig
 from trident.errors import VocabularyMismatch
 from trident.fit import fit
@@ -25,8 +25,14 @@ def distill(cfg: RunConfig, callbacks=(), overwrite: bool = False) -> Summary:
     run_dir = cfg.run_dir
     with start_run(cfg, run_dir, cfg.train.resume, overwrite), Timer() as timer:
         tokenizer = load_tokenizer(cfg.model.tokenizer or teacher_path)
-        needs_teacher = any(c.needs.teacher_logits for c in catalog.resolve(cfg.loss.components, cfg.loss.plugins).values())
-        cache = teacher_cache.for_run(cfg, teacher_path, tokenizer) if needs_teacher else None
+        needs = catalog.needs_of(cfg.loss)
+        # components that need the teacher itself run it online, and then its logits come with it
+        cache = (teacher_cache.for_run(cfg, teacher_path, tokenizer)
+                 if needs.teacher_logits and not needs.teacher_online else None)
+        beams = None
+        if needs.teacher_beams:
+            beams = teacher_beams.ensure(cfg, teacher_path, tokenizer, cfg.tracking.progress)
+            print(teacher_beams.describe(beams))
         teacher = None if cache is not None else AutoModelForSeq2SeqLM.from_pretrained(teacher_path)
         set_seed(cfg.seed)
         student = build_model(cfg.model.student, tokenizer, cfg.seed)
@@ -37,7 +43,7 @@ def distill(cfg: RunConfig, callbacks=(), overwrite: bool = False) -> Summary:
             check_cached_vocabulary(cache, student)
         summary = fit(cfg, cfg.train, RunDir(run_dir), student, tokenizer, data, cfg.loss, role="student",
                       model_spec=cfg.model.student, teacher=teacher, teacher_path=teacher_path, timer=timer,
-                      callbacks=callbacks, teacher_cache=cache)
+                      callbacks=callbacks, teacher_cache=cache, teacher_beams=beams)
     return summary
 
 

@@ -12,7 +12,8 @@ from transformers.trainer_callback import ExportableState
 from trident.data.encoding import Truncation, encode_records, target_text
 from trident.io import atomic_write_jsonl
 from trident.losses.multi import MultiComponentLoss
-from trident.models import count_parameters
+from trident.losses.registry import ModelShapes
+from trident.models import count_parameters, width_and_depth
 from trident.rundir import RunDir, Summary, write_summary
 from trident.runs import Data, Timer, is_main_process, library_versions, report_truncation, world_size
 from trident.tracking import MetricsFileCallback, configure_wandb, console_callbacks, tensorboard_callback
@@ -63,7 +64,7 @@ def training_arguments(cfg, tcfg, run: RunDir, report_to: list[str], do_eval: bo
 
 
 def _dataset(cfg, records, tokenizer, critical: bool, split: str, truncation: dict,
-             teacher_cache=None) -> EncodedDataset:
+             teacher_cache=None, teacher_beams=None) -> EncodedDataset:
     """Encode a split; what it cut is printed and kept in `truncation[split]` for the summary.
     With a teacher-logit cache every row is tied to its record's rows in it."""
     cut = Truncation()
@@ -74,7 +75,8 @@ def _dataset(cfg, records, tokenizer, critical: bool, split: str, truncation: di
     truncation[split] = report_truncation(cfg, split, cut.counts(cfg.eval.max_new_tokens if generated else None))
     ids = [r.id for r in records]
     cache_rows = teacher_cache.rows_for(ids) if teacher_cache is not None else None
-    return EncodedDataset(features, ids, [target_text(r) for r in records], records, cache_rows)
+    beams = [teacher_beams.best(i) for i in ids] if teacher_beams is not None else None
+    return EncodedDataset(features, ids, [target_text(r) for r in records], records, cache_rows, beams)
 
 
 def _cache_gold_embeddings(cfg, loss_fn: MultiComponentLoss, datasets) -> None:
@@ -86,6 +88,19 @@ def _cache_gold_embeddings(cfg, loss_fn: MultiComponentLoss, datasets) -> None:
         name = getattr(loss_fn.cfg, key)
         for ds in datasets:
             ds.gold[name] = cached_embeddings(ds.ids, ds.references, name, cache_dir)
+    if loss_fn.needs.teacher_beams and loss_fn.cfg.semantic_reference != "gold":
+        name = loss_fn.cfg.semantic_model
+        for ds in datasets:
+            if ds.beam_texts:
+                ds.beam_gold[name] = cached_embeddings(ds.ids, ds.beam_texts, name, cache_dir)
+
+
+def model_shapes(student, teacher=None) -> ModelShapes:
+    d, layers = width_and_depth(student)
+    if teacher is None:
+        return ModelShapes(d, layers)
+    t_d, t_layers = width_and_depth(teacher)
+    return ModelShapes(d, layers, t_d, t_layers)
 
 
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
@@ -180,17 +195,18 @@ def _finish_wandb(report_to) -> str | None:
 
 def fit(cfg, tcfg, run: RunDir, model, tokenizer, data: Data, loss_cfg, *, role: str, model_spec: str,
         teacher=None, teacher_path: str | None = None, callbacks=(), timer: Timer | None = None,
-        teacher_cache=None) -> Summary:
+        teacher_cache=None, teacher_beams=None) -> Summary:
     """Train, save the model and write summary.json (last). `timer` (started with the run; by
     default here) gives the wall time; a resumed run adds the time before the checkpoint it
     starts from: that sum is the summary's wall_time_s. With `teacher_cache` (a
     trident.teacher_cache.TeacherLogitCache) the training batches carry the teacher's top-k
-    instead of a teacher running in each step."""
+    instead of a teacher running in each step; with `teacher_beams` (trident.teacher_beams.TeacherBeams)
+    the training rows carry the teacher's best beam."""
     timer = timer or Timer.started()
     loss_fn = MultiComponentLoss(loss_cfg)
     critical = loss_cfg.token_weight != 1.0
     truncation: dict[str, dict[str, int]] = {}
-    train_ds = _dataset(cfg, data.train, tokenizer, critical, "train", truncation, teacher_cache)
+    train_ds = _dataset(cfg, data.train, tokenizer, critical, "train", truncation, teacher_cache, teacher_beams)
     val_ds = _dataset(cfg, data.val, tokenizer, critical, "val", truncation)
     _cache_gold_embeddings(cfg, loss_fn, (train_ds, val_ds))
     set_generation(model, cfg.eval)
@@ -209,7 +225,7 @@ def fit(cfg, tcfg, run: RunDir, model, tokenizer, data: Data, loss_cfg, *, role:
         processing_class=tokenizer, compute_metrics=compute_metrics,
         callbacks=cbs, loss_fn=loss_fn, teacher=teacher, teacher_cached=teacher_cache is not None, grad_norm_every=tcfg.grad_norm_every,
         max_nonfinite_steps=tcfg.max_nonfinite_steps, max_target_len=cfg.data.max_target_len,
-        loss_parameters=loss_fn.make_parameters(model.config.d_model))
+        loss_parameters=loss_fn.make_parameters(model_shapes(model, teacher)))
     library_console, own_console = console_callbacks(cfg.tracking.progress)
     for cb in library_console:
         trainer.remove_callback(cb)

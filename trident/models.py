@@ -81,3 +81,12 @@ def check_same_vocabulary(teacher: PreTrainedModel, student: PreTrainedModel) ->
 
 def count_parameters(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def width_and_depth(model: PreTrainedModel) -> tuple[int, tuple[int, int]]:
+    """(hidden width, (encoder layers, decoder layers)) of an encoder-decoder: T5's and BART's names."""
+    c = model.config
+    width = getattr(c, "d_model", None) or c.hidden_size
+    enc = getattr(c, "num_layers", None) or getattr(c, "encoder_layers", None)
+    dec = getattr(c, "num_decoder_layers", None) or getattr(c, "decoder_layers", None) or enc
+    return int(width), (int(enc), int(dec))

@@ -151,8 +151,8 @@ class TeacherLogitCache:
         """Refuse a cache built for another key, naming every field that differs."""
         differ = [f.name for f in dataclasses.fields(CacheKey) if getattr(self.key, f.name) != getattr(key, f.name)]
         if differ:
-            details = "; ".join(f"{_WHAT[n]} ({n}: cache {_short(getattr(self.key, n))}, this run "
-                                f"{_short(getattr(key, n))})" for n in differ)
+            details = "; ".join(f"{_WHAT[n]} ({n}: cache {short(getattr(self.key, n))}, this run "
+                                f"{short(getattr(key, n))})" for n in differ)
             raise CacheMismatch(f"the teacher-logit cache {self.path} was built for {details}; remove "
                                 "--teacher.cache to use (or build) the cache that matches this run, or "
                                 "--teacher.source=online")
@@ -176,7 +176,8 @@ class TeacherLogitCache:
         return [self.row_of[r] for r in record_ids]
 
 
-def _short(value) -> str:
+def short(value) -> str:
+    """A key field as a refusal shows it: long digests cut to 12 characters."""
     text = str(value)
     return text[:12] if len(text) > 24 else text
 

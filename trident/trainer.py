@@ -20,7 +20,7 @@ from transformers import Seq2SeqTrainer
 from trident.data.batches import EXTRA_KEYS, TOPK_KEYS
 from trident.errors import NonFiniteTraining
 from trident.losses.multi import MultiComponentLoss
-from trident.losses.registry import LossInputs, StepContext, TeacherTopK
+from trident.losses.registry import BeamTargets, HiddenStates, LossInputs, StepContext, TeacherTopK
 from trident.schedules import progress_at
 
 
@@ -61,6 +61,8 @@ class TridentTrainer(Seq2SeqTrainer):
         self.needs = loss_fn.needs
         if self.needs.teacher_logits and teacher is None and not teacher_cached:
             raise ValueError("the loss needs a teacher (kl/jsd) but neither a teacher nor its logit cache was given")
+        if (self.needs.teacher_online or self.needs.hidden_states) and teacher is None:
+            raise ValueError("the loss needs the teacher online (hidden states / on-policy targets) but no teacher was given")
         if teacher is not None:
             teacher.eval().requires_grad_(False)
             teacher.to(self.args.device)
@@ -83,13 +85,17 @@ class TridentTrainer(Seq2SeqTrainer):
         self._loss_grads_averaged = False
 
     # -- the loss -------------------------------------------------------------------------
-    def _context(self, model, model_inputs, rows: list[int], hidden, device) -> StepContext:
+    def _context(self, model, inputs, model_inputs, rows: list[int], hidden, device) -> StepContext:
         ds = self.train_dataset if model.training else self.eval_dataset
         gold = {}
         for key in self.needs.gold_embeddings:
             name = getattr(self.loss_fn.cfg, key)
             if rows and name in ds.gold:
                 gold[name] = ds.gold[name][rows].to(device, non_blocking=True)
+        beams = None
+        if self.needs.teacher_beams and "beam_labels" in inputs:
+            beams = BeamTargets(inputs["beam_labels"], inputs["beam_logp"], [ds.beam_texts[i] for i in rows],
+                                {name: e[rows].to(device, non_blocking=True) for name, e in ds.beam_gold.items()})
         # Sampling lives on the bare model, not a DDP/accelerate wrapper.
         bare = self.accelerator.unwrap_model(model)
         return StepContext(
@@ -100,7 +106,8 @@ class TridentTrainer(Seq2SeqTrainer):
             gold_embeddings=gold, decoder_hidden=hidden, parameters=self.loss_parameters,
             global_step=self.state.global_step, epoch=self.state.epoch or 0.0, training=model.training,
             max_target_len=self.max_target_len,
-            sample_seed=sample_seed(self.args.seed, self.state.global_step, rows) if rows else None)
+            sample_seed=sample_seed(self.args.seed, self.state.global_step, rows) if rows else None,
+            teacher=self.teacher, teacher_beams=beams)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         labels = inputs["labels"]
@@ -109,17 +116,24 @@ class TridentTrainer(Seq2SeqTrainer):
         topk = (TeacherTopK(inputs["teacher_topk_logp"], inputs["teacher_topk_ids"])
                 if "teacher_topk_logp" in inputs else None)
         model_inputs = {k: v for k, v in inputs.items() if k != "labels" and k not in EXTRA_KEYS + TOPK_KEYS}
-        want_hidden = self.needs.decoder_hidden
+        all_states = self.needs.hidden_states
+        want_hidden = self.needs.decoder_hidden or all_states
         outputs = model(**model_inputs, output_hidden_states=want_hidden)
-        teacher_logits = None
-        if self.needs.teacher_logits and topk is None:
+        teacher_logits = teacher_out = None
+        if (self.needs.teacher_logits and topk is None) or all_states:
             if self.teacher is None:
                 raise ValueError("this batch has no cached teacher top-k and no teacher is loaded")
             with torch.no_grad():
-                teacher_logits = self.teacher(**model_inputs).logits
+                teacher_out = self.teacher(**model_inputs, output_hidden_states=all_states)
+            teacher_logits = teacher_out.logits if self.needs.teacher_logits and topk is None else None
         progress = progress_at(self.state.global_step, self.state.max_steps)
         hidden = outputs.decoder_hidden_states[-1] if want_hidden else None
-        ctx = self._context(model, model_inputs, rows, hidden, labels.device)
+        ctx = self._context(model, inputs, model_inputs, rows, hidden, labels.device)
+        if all_states:
+            masks = (model_inputs["attention_mask"].bool(), labels != -100)
+            ctx.student_states = HiddenStates(outputs.encoder_hidden_states, outputs.decoder_hidden_states, *masks)
+            ctx.teacher_states = HiddenStates(teacher_out.encoder_hidden_states, teacher_out.decoder_hidden_states,
+                                              *masks)
         total, parts, terms = self.loss_fn(LossInputs(outputs.logits, labels, teacher_logits, critical, progress, ctx,
                                                       teacher_topk=topk))
         if model.training:

@@ -1,15 +1,17 @@
 """Configurations compared against the baseline: estimates, intervals, Δs and success checks.
 
-Runs are grouped by configuration (their display label). Where runs carry per-example
-validation predictions, each metric is the mean over seeds of the corpus metric with a
-bootstrap interval over validation examples pooled over seeds, and each Δ against the
-baseline is paired (the same resamples for both). Where they do not (W&B runs, or runs whose
+Runs are grouped by configuration (their display label: the preset, with its β where it has
+one); any number of configurations is compared, each against the one baseline. Where runs
+carry per-example validation predictions, each metric is the mean over seeds of the corpus
+metric with a bootstrap interval over validation examples pooled over seeds, and each Δ
+against the baseline is paired (the same resamples for both). Where they do not (W&B runs, or runs whose
 predictions file is gone), the point is the mean of the runs' own final metrics and the
 interval comes from the seeds alone, or is absent; the notes say which.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -23,7 +25,11 @@ METRIC_LABELS = {"f1": "F1", "pans": "PANS", "ast_validity": "AST validity",
                  "assertion_validity": "assertion validity", "exact_match": "exact match",
                  "semantic": "semantic sim.", "bleu": "BLEU", "compile_rate": "compile rate", "pass_rate": "pass rate",
                  "mutation_score": "mutation score"}
-LABEL_ORDER = ("legacy", "trident", "trident-v1")
+LABEL_ORDER = ("legacy", "trident", "trident-v1")  # the original presets first; any other after, by name
+
+
+class BaselineError(ValueError):
+    """The baseline named matches no configuration of the runs, or more than one."""
 
 
 @dataclass
@@ -80,24 +86,47 @@ class Comparison:
         return next((r for r in self.rows if r.label == label), None)
 
 
-def _order(label: str) -> tuple:
-    base = label.split(" ")[0]
-    return (LABEL_ORDER.index(base) if base in LABEL_ORDER else len(LABEL_ORDER), label)
+def _beta_key(beta) -> tuple:
+    if beta is None:
+        return (0, 0.0, "")
+    if isinstance(beta, (int, float)):
+        return (1, float(beta), "")
+    return (2, 0.0, str(beta))
+
+
+def _order(runs: Sequence[RunData]) -> tuple:
+    """legacy, trident, trident-v1, then every other preset by name; one preset's β values in
+    numeric order (β=3 before β=10)."""
+    first = runs[0]
+    known = LABEL_ORDER.index(first.label) if first.label in LABEL_ORDER else len(LABEL_ORDER)
+    return (known, first.label, _beta_key(first.beta), first.display)
 
 
 def group_runs(runs: Sequence[RunData]) -> dict[str, list[RunData]]:
     groups: dict[str, list[RunData]] = {}
     for r in runs:
         groups.setdefault(r.display, []).append(r)
-    return dict(sorted(groups.items(), key=lambda kv: _order(kv[0])))
+    return dict(sorted(groups.items(), key=lambda kv: _order(kv[1])))
 
 
 def _baseline_label(groups: dict[str, list[RunData]], baseline: str) -> str:
-    # `--baseline trident-v1` should find "trident-v1 (β=5)" too.
+    """The configuration `baseline` names: a table label exactly ("trident-v1 (β=5)"), or a
+    preset (`trident-v1`, or its file `experiments/trident-v1.yaml`) that has one row; matched on
+    the runs' own labels, so `trident-v1` never picks "trident-v1-hidden (β=5)"."""
     if baseline in groups:
         return baseline
-    matches = [g for g in groups if g.split(" ")[0] == baseline]
-    return matches[0] if len(matches) == 1 else baseline
+    name = Path(baseline).stem if baseline.endswith((".yaml", ".yml")) else baseline
+    if name in groups:
+        return name
+    matches = [g for g, members in groups.items() if any(r.label == name for r in members)]
+    if len(matches) == 1:
+        return matches[0]
+    found = ", ".join(groups) or "none"
+    if matches:
+        raise BaselineError(f"baseline {baseline!r} matches {len(matches)} configurations "
+                            f"({', '.join(matches)}): name one of them exactly")
+    raise BaselineError(f"baseline {baseline!r} matches no configuration of these runs; "
+                        f"the configurations found are: {found}")
 
 
 def _semantic_scores(runs: Sequence[RunData], model: str, notes: list[str]) -> dict[str, np.ndarray]:
@@ -150,6 +179,9 @@ def _example_stats(runs: Sequence[RunData], semantic_model: str | None,
 def compare(runs: Sequence[RunData], baseline: str = BASELINE, replicates: int = 1000, seed: int = 0,
             level: float = 0.95, thresholds: Thresholds | None = None,
             semantic_model: str | None = "all-MiniLM-L6-v2") -> Comparison:
+    """Every configuration of `runs` against `baseline` (a preset name such as `trident-v1`, or a
+    table label such as "trident-v1 (β=5)"); BaselineError when it names no configuration, or
+    several."""
     thresholds = thresholds or Thresholds()
     notes: list[str] = []
     groups = group_runs(runs)

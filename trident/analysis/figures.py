@@ -22,9 +22,17 @@ from trident.analysis import stats as st
 from trident.analysis.compare import METRIC_LABELS, Comparison
 from trident.analysis.sources import RunData
 
-PALETTE = qualitative.Plotly
+PALETTE = qualitative.Plotly + qualitative.D3  # 20 colours before one repeats
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 CHROMIUM = "/usr/bin/chromium"
+PANELS_PER_ROW = 3  # per-configuration panels wrap onto further rows past this many
+PANEL_ROW_HEIGHT = 420  # px per row of panels, where there is more than one row
+
+
+def config_colors(c: Comparison) -> dict[str, str]:
+    """One colour per configuration, by its place in the table, the same in every figure
+    (however many configurations there are, and whichever of them a figure has data for)."""
+    return {row.label: PALETTE[i % len(PALETTE)] for i, row in enumerate(c.rows)}
 
 
 @dataclass
@@ -53,15 +61,23 @@ def _components(runs: Sequence[RunData]) -> list[str]:
 
 
 def component_figure(c: Comparison, kind: str, x: str = "step", log_y: bool = False) -> go.Figure | None:
-    """One panel per configuration, one colour per component, one dash per seed."""
+    """One panel per configuration (PANELS_PER_ROW to a row), one colour per component, one dash per seed."""
     rows = [row for row in c.rows if any(r.steps is not None for r in row.runs)]
     comps = _components([r for row in rows for r in row.runs])
     if not rows or not any(r.steps is not None and f"{n}/{kind}" in r.steps and r.steps[f"{n}/{kind}"].notna().any()
                            for row in rows for r in row.runs for n in comps):
         return None
-    fig = make_subplots(rows=1, cols=len(rows), subplot_titles=[row.label for row in rows], shared_yaxes=True)
+    ncols = min(len(rows), PANELS_PER_ROW)
+    nrows = -(-len(rows) // ncols)
+    fig = make_subplots(rows=nrows, cols=ncols, subplot_titles=[row.label for row in rows],
+                        shared_yaxes="all" if nrows > 1 else True, vertical_spacing=0.12 if nrows > 1 else None)
+    if nrows > 1:
+        fig.update_layout(height=PANEL_ROW_HEIGHT * nrows)
     shown: set[str] = set()
-    for col, row in enumerate(rows, 1):
+    for i, row in enumerate(rows):
+        panel_row, col = divmod(i, ncols)
+        panel_row += 1
+        col += 1
         for k, run in enumerate(r for r in row.runs if r.steps is not None):
             for n in comps:
                 column = f"{n}/{kind}"
@@ -76,9 +92,9 @@ def component_figure(c: Comparison, kind: str, x: str = "step", log_y: bool = Fa
                     mode="lines+markers" if len(data) < 30 else "lines",
                     line=dict(color=color, dash=DASHES[k % len(DASHES)]),
                     hovertemplate=f"{run.name} seed {run.seed}<br>{n}: %{{y:.4g}} at {x} %{{x}}<extra></extra>"),
-                    row=1, col=col)
+                    row=panel_row, col=col)
                 shown.add(n)
-        fig.update_xaxes(title_text=x, row=1, col=col)
+        fig.update_xaxes(title_text=x, row=panel_row, col=col)
     if log_y:
         fig.update_yaxes(type="log")
     return fig
@@ -91,7 +107,8 @@ def metrics_figure(c: Comparison) -> go.Figure | None:
     if not any(cell.value is not None for row in c.rows for cell in row.cells.values()):
         return None
     fig = go.Figure()
-    for i, row in enumerate(c.rows):
+    colors = config_colors(c)
+    for row in c.rows:
         xs, ys, up, down = [], [], [], []
         for metric, title in METRIC_LABELS.items():
             cell = row.cells[metric]
@@ -101,7 +118,7 @@ def metrics_figure(c: Comparison) -> go.Figure | None:
             ys.append(100 * cell.value)
             up.append(100 * (cell.hi - cell.value) if cell.hi is not None and np.isfinite(cell.hi) else 0)
             down.append(100 * (cell.value - cell.lo) if cell.lo is not None and np.isfinite(cell.lo) else 0)
-        fig.add_trace(go.Bar(x=xs, y=ys, name=row.label, marker_color=PALETTE[i % len(PALETTE)],
+        fig.add_trace(go.Bar(x=xs, y=ys, name=row.label, marker_color=colors[row.label],
                              error_y=dict(type="data", array=up, arrayminus=down, visible=True)))
     fig.update_layout(barmode="group", yaxis_title="points (0-100), 95% interval")
     return fig
@@ -114,9 +131,9 @@ def wall_time_figure(c: Comparison) -> go.Figure | None:
         return None
     df = pd.DataFrame(recs)
     fig = go.Figure()
-    for i, (label, part) in enumerate(df.groupby("configuration", sort=False)):
-        fig.add_trace(go.Bar(x=part["run"], y=part["wall time (s)"], name=label,
-                             marker_color=PALETTE[i % len(PALETTE)],
+    colors = config_colors(c)
+    for label, part in df.groupby("configuration", sort=False):
+        fig.add_trace(go.Bar(x=part["run"], y=part["wall time (s)"], name=label, marker_color=colors[label],
                              hovertemplate="%{x}: %{y:.1f} s<extra>" + label + "</extra>"))
     base = c.row(c.baseline)
     if base is not None and base.wall_time_s:
@@ -303,7 +320,9 @@ def write_pngs(figs: Figures, out_dir: Path) -> tuple[list[Path], str | None]:
 
     paths = [out_dir / f"{key}.png" for key in figs.figures]
     try:
-        pio.write_images([fig for _, fig in figs.figures.values()], paths, width=1100, height=500)
+        figures = [fig for _, fig in figs.figures.values()]
+        # A figure that set its own height (wrapped panels) keeps it; the others are 500 px.
+        pio.write_images(figures, paths, width=1100, height=[fig.layout.height or 500 for fig in figures])
     except Exception as exc:  # kaleido failures are many and varied; the HTML report still stands
         return [], f"PNGs skipped: kaleido could not render with {browser} ({type(exc).__name__}: {exc})"
     return paths, None

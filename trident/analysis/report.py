@@ -1,9 +1,21 @@
-"""Before/after report: legacy vs trident (the baseline) vs trident-v1, ready for a PR.
+"""Before/after report: every configuration of a sweep against one baseline (--baseline), ready for a PR.
 
     python -m trident.analysis.report                                   # the newest sweeps/studies/before-after*.db
     python -m trident.analysis.report --study before-after-smoke --storage sqlite:////tmp/ba.db
+    python -m trident.analysis.report --study methods --baseline trident-v1
     python -m trident.analysis.report --runs runs/legacy runs/trident runs/trident-v1
+    python -m trident.analysis.report --runs runs/h-s0 runs/h-s1 runs/v1-s0 --label 'h-*=trident-v1-hidden'
     python -m trident.analysis.report --wandb ENTITY/PROJECT --sweep SWEEP_ID
+
+A configuration is the preset a run was trained from: the stem of the config file a sweep's
+`config` parameter names (legacy, trident, trident-v1, trident-v1-hidden, ...), whatever the
+presets are; with β where the loss has a semantic term ("trident-v1 (β=5)"; trident, whose
+β = 1 is part of its definition, shows none). Each configuration is one row, compared with
+the baseline: `--baseline trident-v1` names a preset (or a row exactly, "trident-v1 (β=5)"),
+and one that matches no row is an error that lists the rows there are. Run directories
+(`--runs`) record no config file: a run is legacy, trident or trident-v1 when its loss
+components are exactly those, else the preset in experiments/ with exactly its components,
+else its own name; `--label DIR=LABEL` names it outright.
 
 Writes `<out>/report.md` (the Markdown table, also printed), `<out>/report.html` (a
 self-contained page: plotly.js inline, no network needed) and one PNG per figure (kaleido
@@ -18,6 +30,7 @@ interval of the mean over seeds, and a seed bootstrap for Δs; with one seed the
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import os
 import sys
 from dataclasses import dataclass, field
@@ -25,7 +38,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from trident.analysis import figures as fg
-from trident.analysis.compare import Comparison, Thresholds, compare
+from trident.analysis.compare import BaselineError, Comparison, Thresholds, compare
 from trident.analysis.sources import BASELINE, RunData, load_run_dir, load_study, runs_from_study, study_names
 from trident.analysis.comparison_table import comparison_frame, legend, markdown_report
 from trident.io import atomic_write_text
@@ -86,13 +99,36 @@ def _unique_names(runs: list[RunData]) -> None:
             r.name = f"{r.run_dir.parent.name}/{r.run_dir.name}"
 
 
+def run_labels(dirs: Sequence[str], specs: Sequence[str]) -> dict[str, str]:
+    """`--label DIR=LABEL` for `--runs`: DIR is a directory as given, the same path written
+    otherwise, or a directory name, which may be a glob (`h-*`); the last match wins. A spec
+    that names none of the directories is an error, not a label silently unused."""
+    out: dict[str, str] = {}
+    for spec in specs:
+        pattern, sep, label = spec.rpartition("=")
+        if not sep or not pattern or not label.strip():
+            raise ReportError(f"--label {spec!r}: expected DIR=LABEL (e.g. runs/h-s0=trident-v1-hidden)")
+        hits = [d for d in dirs if d == pattern or Path(d).resolve() == Path(pattern).resolve()
+                or fnmatch.fnmatchcase(Path(d).name, pattern)]
+        if not hits:
+            raise ReportError(f"--label {spec!r}: {pattern} is none of the --runs directories "
+                              f"({', '.join(dirs)})")
+        for d in hits:
+            out[d] = label.strip()
+    return out
+
+
 def collect(args: argparse.Namespace) -> tuple[list[RunData], dict[str, Any], str, list[str]]:
     """(runs, studies by role, title, notes on trials left out)."""
     roots = [Path.cwd()]  # run directories are recorded relative to where the sweep ran
     studies: dict[str, Any] = {}
     notes: list[str] = []
+    labels = getattr(args, "label", None) or []
+    if labels and not args.runs:
+        raise ReportError("--label applies to --runs only (a study or W&B sweep names its configurations)")
     if args.runs:
-        runs = [load_run_dir(Path(p)) for p in args.runs]
+        given = run_labels(args.runs, labels)
+        runs = [load_run_dir(Path(p), label=given.get(p)) for p in args.runs]
         title = "Before/after: " + ", ".join(Path(p).name for p in args.runs)
     elif args.wandb:
         if not args.sweep:
@@ -131,8 +167,11 @@ def build_report(args: argparse.Namespace, out_stream=None, err_stream=None) -> 
     thresholds = Thresholds(min_f1_delta=args.min_f1_delta / 100, min_ast_delta=args.min_ast_delta / 100,
                             max_wall_ratio=args.max_wall_ratio, max_nonfinite=args.max_nonfinite)
     semantic_model = None if args.semantic_model == "none" else args.semantic_model
-    comparison = compare(runs, baseline=args.baseline, replicates=args.bootstrap, seed=args.seed,
-                         thresholds=thresholds, semantic_model=semantic_model)
+    try:
+        comparison = compare(runs, baseline=args.baseline, replicates=args.bootstrap, seed=args.seed,
+                             thresholds=thresholds, semantic_model=semantic_model)
+    except BaselineError as exc:  # checked before any statistics are computed
+        raise ReportError(f"--baseline: {exc}") from exc
     comparison.notes = notes + comparison.notes
     problems = [p for r in runs for p in r.problems]
     for p in problems:  # data gaps also go in the table's notes: the PR reader sees them too
@@ -166,11 +205,17 @@ def parser() -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--study", help="Optuna study name (default: the newest sweeps/studies/before-after*.db)")
     src.add_argument("--runs", nargs="+", metavar="DIR", help="explicit run directories")
+    p.add_argument("--label", action="append", metavar="DIR=LABEL",
+                   help="with --runs: the configuration of run directory DIR (a path as given, or a directory "
+                        "name; globs such as 'h-*' allowed), instead of the one its loss components suggest; "
+                        "repeatable")
     src.add_argument("--wandb", metavar="ENTITY/PROJECT", help="a W&B project; with --sweep")
     p.add_argument("--storage", help="Optuna storage URL for --study (default sqlite:///sweeps/studies/<study>.db)")
     p.add_argument("--sweep", metavar="ID", help="W&B sweep id, with --wandb")
     p.add_argument("--out", default="reports", help="output folder (default reports)")
-    p.add_argument("--baseline", default=BASELINE, help="configuration the others are judged against (trident)")
+    p.add_argument("--baseline", default=BASELINE,
+                   help="configuration every other is judged against: a preset (trident-v1, "
+                        "experiments/trident-v1.yaml) or a row's label, 'trident-v1 (β=5)' (default trident)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates (1000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (0)")
     p.add_argument("--min-f1-delta", type=float, default=0.5, help="success: ΔF1 ≥ this, in points (+0.5)")

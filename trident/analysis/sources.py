@@ -25,12 +25,25 @@ from trident.rundir import RunDir, Summary, read_summary
 
 BASELINE = "trident"
 METRIC_KEYS = REPORTED_KEYS
+EXPERIMENTS = Path("experiments")  # the preset files a sweep's `config` parameter names
+
+# The loss components of the three original presets, recognised exactly (legacy also stands
+# for experiments/smoke.yaml, which has the same loss).
+PRESET_COMPONENTS: dict[str, frozenset[str]] = {
+    "legacy": frozenset({"ce", "kl"}),
+    "trident": frozenset({"focal", "jsd", "semantic", "pans", "ast"}),
+    "trident-v1": frozenset({"focal", "jsd", "semantic", "pans", "ast", "contrastive"}),
+}
+# Labels whose table name leaves out β: legacy has no semantic term, and trident's β = 1 is
+# part of its definition. Every other configuration with a semantic term shows its β, so runs
+# of one preset at different β (a sweep over loss.semantic_loss_scale) are never pooled.
+NO_BETA_LABELS = ("legacy", "trident")
 
 
 @dataclass
 class RunData:
     name: str
-    label: str  # configuration: legacy / trident / trident-v1 (the stem of its config file)
+    label: str  # configuration: the stem of its preset file (legacy, trident-v1-hidden, ...) or a given name
     seed: int | None = None
     beta: float | str | None = None  # loss.semantic_loss_scale where the loss has a semantic term
     run_dir: Path | None = None
@@ -49,9 +62,10 @@ class RunData:
 
     @property
     def display(self) -> str:
-        """Configuration label as shown in tables: trident-v1 carries its β."""
-        if self.label == "trident-v1" and self.beta is not None:
-            return f"trident-v1 (β={_fmt_beta(self.beta)})"
+        """Configuration label as shown in tables: with its β ("trident-v1 (β=5)",
+        "trident-v1-hidden (β=5)") wherever the loss has a semantic term, except trident."""
+        if self.label not in NO_BETA_LABELS and self.beta is not None:
+            return f"{self.label} (β={_fmt_beta(self.beta)})"
         return self.label
 
     @property
@@ -67,16 +81,46 @@ def _fmt_beta(beta: float | str) -> str:
     return str(beta)
 
 
-def label_from_components(components: Iterable[str], fallback: str) -> str:
-    """The preset a loss looks like, for runs whose config file is unknown."""
-    names = set(components)
-    if "contrastive" in names:
-        return "trident-v1"
-    if {"focal", "jsd", "semantic"} <= names:
-        return "trident"
-    if names == {"ce", "kl"}:
-        return "legacy"
-    return fallback
+def preset_components(root: Path | None = None) -> dict[str, frozenset[str]]:
+    """Loss components of every preset file in `<root>/experiments` (default: the working
+    directory's), by file stem; unreadable files are passed over."""
+    folder = (root or Path.cwd()) / EXPERIMENTS
+    out: dict[str, frozenset[str]] = {}
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        try:
+            cfg = yaml.safe_load(path.read_text()) or {}
+            comps = (cfg.get("loss") or {}).get("components") or {}
+        except (OSError, yaml.YAMLError, AttributeError):
+            continue
+        if isinstance(comps, dict) and comps:
+            out[path.stem] = frozenset(comps)
+    return out
+
+
+def label_from_components(components: Iterable[str], fallback: str, root: Path | None = None) -> str:
+    """The preset a loss is, for runs whose config file is unknown: exactly legacy ({ce, kl}),
+    trident ({focal, jsd, semantic, pans, ast}) or trident-v1 (trident + contrastive); else the
+    one preset file in experiments/ with exactly these components (trident-v1-hidden: trident-v1
+    + hidden); else `fallback` (the run's own name), so that a loss no preset has is a row of its
+    own instead of being merged into the preset it resembles."""
+    names = frozenset(components)
+    if not names:
+        return fallback
+    for label, comps in PRESET_COMPONENTS.items():
+        if names == comps:
+            return label
+    matches = [stem for stem, comps in preset_components(root).items() if comps == names]
+    return matches[0] if len(matches) == 1 else fallback
+
+
+def fallback_label(cfg_name: Any, run_name: str, root: Path | None = None) -> str:
+    """A run's own label where its loss is no preset's: its config's `name`, unless that is a
+    preset's name (a preset run with components added or taken away must not join that
+    preset's row), else the run directory's name."""
+    if (isinstance(cfg_name, str) and cfg_name.strip() and cfg_name not in PRESET_COMPONENTS
+            and cfg_name not in preset_components(root)):
+        return cfg_name
+    return run_name
 
 
 # ---- run directories -------------------------------------------------------------------
@@ -183,7 +227,8 @@ def load_run_dir(run_dir: str | Path, label: str | None = None, seed: int | None
     else:
         run.problems.append(f"{name}: summary.json is missing: the run did not finish; its metrics are n/a")
     if label is None:
-        run.label = label_from_components((cfg.get("loss") or {}).get("components") or {}, name)
+        run.label = label_from_components((cfg.get("loss") or {}).get("components") or {},
+                                          fallback_label(cfg.get("name"), name))
     if seed is None and cfg.get("seed") is not None:
         run.seed = int(cfg["seed"])
     run.beta = _config_beta(cfg, summary)

@@ -92,7 +92,7 @@ def run_from_wandb(run: Any, repo_root: Path) -> RunData:
     if config_file:
         label = Path(str(config_file)).stem
     else:
-        label = label_from_components(_components(config), run.name)
+        label = label_from_components(_components(config), run.name, repo_root)
     beta = parse_beta(_get(config, "loss.semantic_loss_scale"))
     if beta is None and config_file and (repo_root / str(config_file)).exists():
         # β not swept: it is the one in the config file the sweep named.

@@ -4,6 +4,8 @@ Each row keeps its index (`idx`), so the loss can find the row's record id, targ
 cached target embeddings; `critical` marks the target tokens that decide the assertion. With a
 teacher-logit cache, training rows carry their row in it (`cache_row`) and the collator reads
 the teacher's top-k for the batch (`teacher_topk_logp`, `teacher_topk_ids`, padded like the labels).
+With the teacher's beams (seqkd), training rows carry their best beam (`beam_labels`, padded
+with -100, and its log-probability `beam_logp`).
 """
 from __future__ import annotations
 
@@ -22,11 +24,18 @@ class EncodedDataset(torch.utils.data.Dataset):
     target text, its record, and (filled by fit) frozen-encoder embeddings of the target, keyed by encoder."""
 
     def __init__(self, features: Sequence[dict], ids: Sequence[str] = (), references: Sequence[str] = (),
-                 records: Sequence = (), cache_rows: Sequence[int] | None = None):
+                 records: Sequence = (), cache_rows: Sequence[int] | None = None,
+                 beams: Sequence[BeamRow] | None = None):
         self.features = [{**f, "idx": i} for i, f in enumerate(features)]
         if cache_rows is not None:
             for f, row in zip(self.features, cache_rows, strict=True):
                 f["cache_row"] = row
+        self.beam_texts: list[str] = []
+        self.beam_gold: dict[str, torch.Tensor] = {}  # encoder name -> embeddings of beam_texts (fit fills it)
+        if beams is not None:
+            for f, beam in zip(self.features, beams, strict=True):
+                f["beam_labels"], f["beam_logp"] = list(beam.token_ids), float(beam.logp)
+            self.beam_texts = [b.text for b in beams]
         self.ids = list(ids)
         self.references = list(references)
         self.records = list(records)  # the Record of each row, for rewards that run its test
@@ -39,6 +48,14 @@ class EncodedDataset(torch.utils.data.Dataset):
         return self.features[i]
 
 
+class BeamRow(Protocol):
+    """The teacher's best beam for a row (trident.teacher_beams.Beam)."""
+
+    text: str
+    token_ids: Sequence[int]
+    logp: float
+
+
 class TopKRows(Protocol):
     """Where the collator reads the teacher's cached top-k (trident.teacher_cache.TeacherLogitCache)."""
 
@@ -48,7 +65,7 @@ class TopKRows(Protocol):
     def row_at(self, row: int) -> tuple[np.ndarray, np.ndarray]: ...
 
 
-EXTRA_KEYS = ("idx", "critical", "cache_row")
+EXTRA_KEYS = ("idx", "critical", "cache_row", "beam_labels", "beam_logp")
 TOPK_KEYS = ("teacher_topk_logp", "teacher_topk_ids")
 
 
@@ -64,12 +81,17 @@ class Collator:
         # a list, not a tensor: the Trainer leaves it on the host, and the loss looks rows up without waiting for the device
         idx = [f["idx"] for f in features] if "idx" in features[0] else None
         critical = [f["critical"] for f in features] if "critical" in features[0] else None
+        beams = [f["beam_labels"] for f in features] if "beam_labels" in features[0] else None
         batch = self.base([{k: v for k, v in f.items() if k not in EXTRA_KEYS} for f in features])
         if idx is not None:
             batch["idx"] = idx
         width = batch["labels"].shape[1]
         if critical is not None:
             batch["critical"] = torch.tensor([c + [0] * (width - len(c)) for c in critical])
+        if beams is not None:
+            longest = max(len(b) for b in beams)
+            batch["beam_labels"] = torch.tensor([b + [-100] * (longest - len(b)) for b in beams])
+            batch["beam_logp"] = torch.tensor([f["beam_logp"] for f in features], dtype=torch.float32)
         if self.teacher_cache is not None and "cache_row" in features[0]:
             batch.update(self._topk(features, width))
         return batch

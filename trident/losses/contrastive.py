@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from trident.losses.registry import LossInputs
+from trident.losses.registry import LossInputs, ModelShapes
 
 
 def pooled_student_embedding(inputs: LossInputs) -> torch.Tensor:
@@ -36,11 +36,11 @@ def info_nce(student: torch.Tensor, gold: torch.Tensor, tau: float, duplicate: t
     return F.cross_entropy(logits, torch.arange(len(student), device=student.device))
 
 
-def make_projection(cfg, d_model: int) -> torch.nn.Module:
+def make_projection(cfg, shapes: ModelShapes) -> torch.nn.Module:
     """The trained map from the student's decoder states into the frozen encoder's space."""
     from trident.encoders import embedding_dim
 
-    return torch.nn.Linear(d_model, embedding_dim(cfg.contrastive_model))
+    return torch.nn.Linear(shapes.d_model, embedding_dim(cfg.contrastive_model))
 
 
 def contrastive(inputs: LossInputs, cfg) -> torch.Tensor | None:

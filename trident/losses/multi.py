@@ -11,7 +11,7 @@ from typing import Optional
 import torch
 
 from trident.losses import catalog, sequence
-from trident.losses.registry import LossInputs, Needs, StepContext
+from trident.losses.registry import LossInputs, ModelShapes, Needs, StepContext
 from trident.schedules import weight_at
 
 
@@ -27,16 +27,17 @@ class MultiComponentLoss:
     def needs(self) -> Needs:
         out = Needs()
         for c in self.components.values():
-            out = out | c.needs
+            out = out | c.needs_for(self.cfg)
         return out
 
     @property
     def has_sequence_terms(self) -> bool:
         return bool(self.rewards)
 
-    def make_parameters(self, d_model: int) -> torch.nn.ModuleDict:
-        """The components' trainable parameters for a student of width `d_model`, by component name."""
-        return torch.nn.ModuleDict({n: c.parameters(self.cfg, d_model) for n, c in self.components.items()
+    def make_parameters(self, shapes: ModelShapes | int) -> torch.nn.ModuleDict:
+        """The components' trainable parameters for these models (or a student of width d_model), by component name."""
+        shapes = shapes if isinstance(shapes, ModelShapes) else ModelShapes(shapes)
+        return torch.nn.ModuleDict({n: c.parameters(self.cfg, shapes) for n, c in self.components.items()
                                     if c.parameters is not None})
 
     def chosen_scales(self) -> dict[str, Optional[float]]:
@@ -55,6 +56,11 @@ class MultiComponentLoss:
             inputs.progress = progress
         ctx = inputs.context if inputs.context is not None else StepContext(training=False)
         inputs.context = ctx
+        wanted = max((c.samples(inputs, self.cfg) for c in self.components.values() if c.samples is not None),
+                     default=0)
+        if wanted and (inputs.samples is None or len(inputs.samples) < wanted):
+            # one sampling pass serves every component that samples on this micro-batch
+            inputs.samples = sequence.draw_samples(inputs, wanted)
         if self.rewards and inputs.rewards is None and sequence.due(ctx, self.cfg):
             # one sampling pass serves every reward of the step
             inputs.rewards = sequence.sample_rewards(inputs, self.cfg, self.rewards)

@@ -21,7 +21,7 @@ anywhere (plugins, the catalog, the trainer).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Literal, Optional, Protocol
 
 import torch
@@ -38,11 +38,47 @@ class Needs:
     decoder_hidden: bool = False  # the student's last decoder layer, [batch, target_len, d_model]
     gold_embeddings: tuple[str, ...] = ()  # LossConfig keys naming encoders whose target embeddings it reads
     records: bool = False  # the batch's records (a reward scoring with them gets `records=` per text)
+    # the teacher itself, run in the step: its hidden states, or its distribution on targets other
+    # than the gold ones; neither is in the teacher-logit cache, so a run needing it refuses a cache
+    teacher_online: bool = False
+    hidden_states: bool = False  # every encoder and decoder layer of the student and of the teacher
+    teacher_beams: bool = False  # the teacher's best beam per training row (trident.teacher_beams)
 
     def __or__(self, other: "Needs") -> "Needs":
-        return Needs(self.teacher_logits or other.teacher_logits, self.decoder_hidden or other.decoder_hidden,
-                     tuple(dict.fromkeys(self.gold_embeddings + other.gold_embeddings)),
-                     self.records or other.records)
+        merged = {f.name: getattr(self, f.name) or getattr(other, f.name) for f in fields(self)}
+        merged["gold_embeddings"] = tuple(dict.fromkeys(self.gold_embeddings + other.gold_embeddings))
+        return Needs(**merged)
+
+
+@dataclass(frozen=True)
+class ModelShapes:
+    """The widths and depths a component's trainable parameters are built for."""
+
+    d_model: int  # the student's
+    layers: tuple[int, int] = (0, 0)  # the student's encoder and decoder layers
+    teacher_d_model: Optional[int] = None  # None when the teacher is not loaded (its logits are cached)
+    teacher_layers: Optional[tuple[int, int]] = None
+
+
+@dataclass
+class HiddenStates:
+    """One model's hidden states for a micro-batch: index 0 of each stack is the embeddings'
+    output, index i the output of layer i; the masks mark real (non-padding) positions."""
+
+    encoder: tuple  # of [batch, source_len, width]
+    decoder: tuple  # of [batch, target_len, width]
+    encoder_mask: torch.Tensor  # [batch, source_len] bool
+    decoder_mask: torch.Tensor  # [batch, target_len] bool
+
+
+@dataclass
+class BeamTargets:
+    """The teacher's best beam for each row of a micro-batch (trident.teacher_beams)."""
+
+    labels: torch.Tensor  # [batch, beam_len] token ids, -100 after the beam's eos
+    logp: torch.Tensor  # [batch] Σ log p_teacher(beam) at T = 1
+    texts: list = field(default_factory=list)  # decoded beam per row
+    embeddings: dict = field(default_factory=dict)  # encoder name -> [batch, dim] unit-norm beam embeddings
 
 
 class Scale(Protocol):
@@ -77,6 +113,10 @@ class StepContext:
     # seeds the self-critical term's sampling for this micro-batch (from the run's seed, the step
     # and the batch's rows), so a sample depends on neither the process layout nor a resume
     sample_seed: Optional[int] = None
+    teacher: Any = None  # the teacher model when it runs online (eval mode, no gradient)
+    student_states: Optional[HiddenStates] = None  # when a component's Needs asked for hidden_states
+    teacher_states: Optional[HiddenStates] = None
+    teacher_beams: Optional[BeamTargets] = None
 
 
 @dataclass
@@ -111,6 +151,9 @@ class LossInputs:
     context: Optional[StepContext] = None
     rewards: Optional[SampledRewards] = None  # set on the steps where the sequence terms are computed
     teacher_topk: Optional[TeacherTopK] = None  # instead of teacher_logits, when the teacher is cached
+    # the student's own samples for the first rows of the micro-batch [n, len] (pad after eos):
+    # drawn once per micro-batch for every component that asked (Component.samples)
+    samples: Optional[torch.Tensor] = None
 
 
 # A component returns a scalar tensor, or None when it is not computed on this step
@@ -128,21 +171,34 @@ class Component:
     core: bool = False  # a core distillation loss: β balancing brings other terms level with these
     needs: Needs = Needs()
     scale: Optional[Callable[[Any], Scale]] = None  # builds the component's β
-    # (loss config, student's d_model) -> the component's trainable parameters; trained with the
+    # (loss config, ModelShapes) -> the component's trainable parameters; trained with the
     # student in their own optimizer group and saved in checkpoints, never in the saved student.
-    parameters: Optional[Callable[[Any, int], torch.nn.Module]] = None
+    parameters: Optional[Callable[[Any, ModelShapes], torch.nn.Module]] = None
+    # what it needs besides `needs` under a given loss config (semantic scored against the teacher's beams)
+    config_needs: Optional[Callable[[Any], Needs]] = None
+    # (inputs, loss config) -> how many rows of this micro-batch it wants sampled from the student
+    # (0 = none): the largest request is drawn once and shared (LossInputs.samples)
+    samples: Optional[Callable[[Any, Any], int]] = None
+
+    def needs_for(self, cfg) -> Needs:
+        return self.needs | self.config_needs(cfg) if self.config_needs is not None else self.needs
 
 
 @dataclass(frozen=True)
 class Reward:
     """A score in [0, 1] of decoded texts against their references (higher is better).
     `score(texts, references, gold, cfg, device) -> [n]`; `gold` holds the references'
-    embeddings by encoder name when the reward's `needs` asked for them."""
+    embeddings by encoder name when the reward's `needs` asked for them, and `teacher=` the
+    teacher's best beams' embeddings (same keys) when they ask for teacher_beams."""
 
     name: str
     score: Callable[..., torch.Tensor]
     doc: str = ""
     needs: Needs = Needs()
+    config_needs: Optional[Callable[[Any], Needs]] = None
+
+    def needs_for(self, cfg) -> Needs:
+        return self.needs | self.config_needs(cfg) if self.config_needs is not None else self.needs
 
 
 COMPONENTS: dict[str, Component] = {}
@@ -159,11 +215,11 @@ def add_component(component: Component) -> Component:
 
 
 def register_component(name: str, kind: Kind = "token", doc: str = "", core: bool = False, needs: Needs = Needs(),
-                       scale=None, parameters=None) -> Callable[[ComponentFn], ComponentFn]:
+                       scale=None, parameters=None, config_needs=None, samples=None) -> Callable[[ComponentFn], ComponentFn]:
     """Decorator form of `add_component`, for a component in one function."""
     def add(fn: ComponentFn) -> ComponentFn:
         add_component(Component(name, fn, kind, doc or (fn.__doc__ or "").strip().split("\n")[0], core, needs,
-                                scale, parameters))
+                                scale, parameters, config_needs, samples))
         return fn
     return add
 

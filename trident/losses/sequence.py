@@ -117,24 +117,42 @@ def gold_for(needs: Needs, cfg, context, n: int, device) -> dict:
     return out
 
 
+def reward_rows(inputs: LossInputs, cfg) -> int:
+    """Rows the self-critical term samples on this micro-batch: a `seq_reward_fraction` share on
+    its own steps, none on the others."""
+    if not due(inputs.context, cfg):
+        return 0
+    return max(1, math.ceil(inputs.labels.shape[0] * cfg.seq_reward_fraction))
+
+
+def draw_samples(inputs: LossInputs, n: int) -> torch.Tensor:
+    """Sample the first `n` rows' targets from the student (pure sampling, dropout off, from the
+    micro-batch's own seed): [n, len] token ids without the decoder start, pad after eos."""
+    ctx = inputs.context
+    model, tok = ctx.model, ctx.tokenizer
+    enc = {k: v[:n] for k, v in ctx.model_inputs.items() if k in ("input_ids", "attention_mask")}
+    with _dropout_off(model), torch.no_grad(), _seeded(ctx.sample_seed, inputs.labels.device):
+        generated = model.generate(**enc, do_sample=True, top_k=0, top_p=1.0, num_beams=1,
+                                   max_length=ctx.max_target_len + 1)
+    return _cut_at_eos(generated[:, 1:], tok.eos_token_id, tok.pad_token_id)
+
+
 def sample_rewards(inputs: LossInputs, cfg, rewards: tuple[str, ...]) -> SampledRewards:
-    """Sample once for the micro-batch, score the samples and the baselines with every reward in
-    `rewards`, and compute log p(sample) with gradient."""
+    """Score the micro-batch's samples (`inputs.samples`, drawn when missing) and the baselines
+    with every reward in `rewards`, and compute log p(sample) with gradient."""
     from trident.losses.registry import REWARDS
 
     ctx = inputs.context
     model, tok = ctx.model, ctx.tokenizer
-    batch = inputs.labels.shape[0]
-    n = max(1, math.ceil(batch * cfg.seq_reward_fraction))
+    n = reward_rows(inputs, cfg) or max(1, math.ceil(inputs.labels.shape[0] * cfg.seq_reward_fraction))
+    if inputs.samples is None or len(inputs.samples) < n:
+        inputs.samples = draw_samples(inputs, n)
+    sample = inputs.samples[:n]
     enc = {k: v[:n] for k, v in ctx.model_inputs.items() if k in ("input_ids", "attention_mask")}
     refs = ctx.references[:n]
     device = inputs.labels.device
 
     with _dropout_off(model):
-        with torch.no_grad(), _seeded(ctx.sample_seed, device):
-            generated = model.generate(**enc, do_sample=True, top_k=0, top_p=1.0, num_beams=1,
-                                       max_length=ctx.max_target_len + 1)
-        sample = _cut_at_eos(generated[:, 1:], tok.eos_token_id, tok.pad_token_id)  # drop the decoder start token
         logp = sequence_logprob(model, enc, sample, tok.eos_token_id, ctx.max_target_len)
 
     argmax = inputs.student_logits[:n].detach().argmax(-1)
@@ -144,9 +162,13 @@ def sample_rewards(inputs: LossInputs, cfg, rewards: tuple[str, ...]) -> Sampled
     sample_scores, base_scores = {}, {}
     for name in rewards:
         reward = REWARDS[name]
-        gold = gold_for(reward.needs, cfg, ctx, n, device)
+        needs = reward.needs_for(cfg)
+        gold = gold_for(needs, cfg, ctx, n, device)
         # Samples and baselines in one call: for an encoder, one batch instead of two is most of its cost here.
-        extra = {"records": ctx.records[:n] * 2} if reward.needs.records else {}
+        extra = {"records": ctx.records[:n] * 2} if needs.records else {}
+        if needs.teacher_beams:
+            beams = ctx.teacher_beams
+            extra["teacher"] = {k: torch.cat([v[:n], v[:n]]).to(device) for k, v in beams.embeddings.items()}
         both = reward.score(sample_texts + base_texts, refs + refs, {k: torch.cat([v, v]) for k, v in gold.items()},
                             cfg, device, **extra)
         sample_scores[name], base_scores[name] = both[:n], both[n:]
@@ -168,12 +190,15 @@ def self_critical_term(reward: str):
     return fn
 
 
-def register_reward(name: str, score, doc: str = "", needs: Needs = Needs(), scale=None) -> Reward:
+def register_reward(name: str, score, doc: str = "", needs: Needs = Needs(), scale=None,
+                    config_needs=None) -> Reward:
     """Register `score(texts, references, gold, cfg, device) -> [n] in [0, 1]` as a reward and
     as the sequence component `name` that the self-critical term trains with it. With
-    `needs=Needs(records=True)` it is called with `records=` too: each text's Record."""
-    reward = Reward(name, score, doc, needs)
-    add_reward(reward, Component(name, self_critical_term(name), "sequence", doc, needs=needs, scale=scale))
+    `needs=Needs(records=True)` it is called with `records=` too: each text's Record.
+    `config_needs(loss config) -> Needs` adds what it needs under a given config."""
+    reward = Reward(name, score, doc, needs, config_needs)
+    add_reward(reward, Component(name, self_critical_term(name), "sequence", doc, needs=needs, scale=scale,
+                                 config_needs=config_needs, samples=reward_rows))
     return reward
 
 
@@ -186,8 +211,20 @@ def semantic_reward(embeddings: torch.Tensor, ref_emb: torch.Tensor) -> torch.Te
     return ((1.0 + (embeddings * ref_emb).sum(-1)) / 2.0).clamp(0.0, 1.0)
 
 
-def semantic_score(texts, references, gold, cfg, device) -> torch.Tensor:
-    return semantic_reward(embed(texts, cfg.semantic_model, device), gold[cfg.semantic_model])
+def semantic_score(texts, references, gold, cfg, device, teacher=None) -> torch.Tensor:
+    """Against the gold assertion, the teacher's best beam, or the mean of both (loss.semantic_reference)."""
+    emb = embed(texts, cfg.semantic_model, device)
+    by_gold = (lambda: semantic_reward(emb, gold[cfg.semantic_model]))
+    by_teacher = (lambda: semantic_reward(emb, teacher[cfg.semantic_model]))
+    if cfg.semantic_reference == "gold":
+        return by_gold()
+    if teacher is None:
+        raise ValueError(f"loss.semantic_reference={cfg.semantic_reference} needs the teacher's beams in the step")
+    return by_teacher() if cfg.semantic_reference == "teacher" else (by_gold() + by_teacher()) / 2
+
+
+def semantic_needs(cfg) -> Needs:
+    return Needs(teacher_beams=cfg.semantic_reference != "gold")
 
 
 def pans_score(texts, references, gold, cfg, device) -> torch.Tensor:
