@@ -9,16 +9,13 @@ Same student init, same batches, one process, presets interleaved, as benchmarks
 """
 from __future__ import annotations
 
-import argparse
-import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
-import torch
 
-from overhead import timed_fit
-from record import record
+from overhead import run_pairs, timed_fit
+from record import record, with_earlier_pairs
 from trident import teacher_beams
 from trident.config import load_config
 from trident.data.synth import write_splits
@@ -65,23 +62,13 @@ def measure(pair: str, work: Path, warmup: int) -> dict:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--pairs", nargs="+", default=list(PAIRS), choices=list(PAIRS))
-    p.add_argument("--warmup", type=int, default=2, help="first steps left out of the mean")
-    args = p.parse_args()
-    torch.manual_seed(0)
-    results, rows = {}, []
-    with tempfile.TemporaryDirectory() as tmp:
-        for pair in args.pairs:
-            r = measure(pair, Path(tmp), args.warmup)
-            results[pair] = r
-            for preset in METHODS:
-                rows.append({"models": pair, "preset": preset, "s/step": r[preset],
-                             "× trident-v1": r[preset] / r["trident-v1"]})
+    results = with_earlier_pairs("methods", run_pairs(__doc__, PAIRS, measure), PAIRS)
+    rows = [{"models": pair, "preset": preset, "s/step": r[preset], "× trident-v1": r[preset] / r["trident-v1"]}
+            for pair, r in results.items() for preset in METHODS]
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     note = ("Teacher online for all four (random-init presets); seqkd's beams written before timing (build time in "
             "results.json); gkd at onpolicy_lambda = 0.5 samples the whole micro-batch on about half the steps.")
-    record("methods", {"rows": rows, "raw": results, "note": note, "pairs": {k: PAIRS[k] for k in args.pairs}})
+    record("methods", {"rows": rows, "raw": results, "note": note, "pairs": {k: PAIRS[k] for k in results}})
 
 
 if __name__ == "__main__":

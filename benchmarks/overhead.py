@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 from transformers import TrainerCallback
 
-from record import record
+from record import machine, record, with_earlier_pairs
 from trident import teacher_cache
 from trident.config import load_config
 from trident.data.synth import write_splits
@@ -122,21 +122,27 @@ def summarise(pair: str, r: dict) -> list[dict]:
     return rows
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--pairs", nargs="+", default=list(PAIRS), choices=list(PAIRS))
+def run_pairs(doc: str, pairs: dict, measure) -> dict:
+    """Parse --pairs and --warmup, then `measure(pair, work, warmup)` each chosen pair in one
+    temporary folder: {pair: its results, with the seconds it took as bench_seconds}."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("--pairs", nargs="+", default=list(pairs), choices=list(pairs))
     p.add_argument("--warmup", type=int, default=2, help="first steps left out of the mean")
     args = p.parse_args()
     torch.manual_seed(0)
-    results, rows = {}, []
+    results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
         for pair in args.pairs:
             t0 = time.perf_counter()
-            r = measure(pair, work, args.warmup)
-            r["bench_seconds"] = time.perf_counter() - t0
-            results[pair] = r
-            rows += summarise(pair, r)
+            results[pair] = measure(pair, Path(tmp), args.warmup)
+            results[pair]["bench_seconds"] = time.perf_counter() - t0
+            results[pair]["measured"] = machine()["measured"]
+    return results
+
+
+def main() -> None:
+    results = with_earlier_pairs("steps", run_pairs(__doc__, PAIRS, measure), PAIRS)
+    rows = [row for pair, r in results.items() for row in summarise(pair, r)]
     print("\nseconds per optimizer step (budgets: trident/legacy ≤ 1.25, v1/trident ≤ 1.10, cached/online ≤ 0.6 "
           "on the CodeT5+ shapes)")
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep=""))
@@ -144,7 +150,7 @@ def main() -> None:
             "cached interleaved per preset; the teacher is a random-init preset and its cache covers the run's "
             "training split (build time in results.json). Budgets: trident/legacy ≤ 1.25, v1/trident ≤ 1.10, "
             "cached/online ≤ 0.6 on the CodeT5+ shapes.")
-    record("steps", {"rows": rows, "raw": results, "note": note, "pairs": {k: PAIRS[k] for k in args.pairs}})
+    record("steps", {"rows": rows, "raw": results, "note": note, "pairs": {k: PAIRS[k] for k in results}})
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 each with the machine it was taken on) and benchmarks/results.md (the same as tables).
 
 Each bench script calls `record(section, figures)`; the JSON is rewritten atomically and the
-Markdown rendered again from it, so a script run alone updates its own section only.
+Markdown rendered again from it, so a script run alone updates its own section only (and a
+script that measures model pairs, run for some of them, keeps the others: `with_earlier_pairs`).
 
     python benchmarks/record.py      # render results.md from results.json
 """
@@ -37,6 +38,15 @@ def load() -> dict:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) and "sections" in data else {}
+
+
+def with_earlier_pairs(section: str, measured: dict, pairs: dict) -> dict:
+    """`measured` ({pair: raw results}) plus the pairs of `section` recorded by an earlier run
+    and not measured now, in `pairs` order: a script run for one pair keeps the other's figures
+    (each pair's raw results carry the time they were measured)."""
+    old = ((load().get("sections") or {}).get(section) or {}).get("figures", {}).get("raw", {})
+    merged = {**{k: v for k, v in old.items() if k in pairs}, **measured}
+    return {k: merged[k] for k in pairs if k in merged}
 
 
 def record(section: str, figures) -> None:
@@ -74,6 +84,7 @@ def _machine_line(m: dict) -> str:
 
 TITLES = {
     "steps": "Per optimizer step: teacher online vs cached",
+    "methods": "Distillation methods per optimizer step (trident-v1 + hidden, seqkd, gkd)",
     "components": "Each loss component alone (forward + backward)",
     "cache": "Teacher-logit cache",
     "metrics": "Metrics",

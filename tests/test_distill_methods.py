@@ -40,7 +40,7 @@ def _cfg(components, **kw):
     return LossConfig(components={n: ComponentConfig(1.0, 1.0) for n in components}, **kw)
 
 
-def _context(pair, cfg, **extra):
+def _context(pair, cfg, reuse_encoder=False, **extra):
     tok, student, teacher, ds, batch = pair
     labels = batch["labels"]
     model_inputs = {k: v for k, v in batch.items() if k != "labels"}
@@ -53,7 +53,8 @@ def _context(pair, cfg, **extra):
                       parameters=params, training=True, max_target_len=32, teacher=teacher, sample_seed=123,
                       student_states=HiddenStates(out.encoder_hidden_states, out.decoder_hidden_states, *masks),
                       teacher_states=HiddenStates(t_out.encoder_hidden_states, t_out.decoder_hidden_states, *masks),
-                      **extra)
+                      encoder_hidden=out.encoder_last_hidden_state if reuse_encoder else None,
+                      teacher_encoder_hidden=t_out.encoder_last_hidden_state if reuse_encoder else None, **extra)
     return LossInputs(out.logits, labels, t_out.logits, context=ctx), params
 
 
@@ -282,6 +283,40 @@ def test_seqkd_is_cross_entropy_on_the_teachers_beam(pair, weighting):
             den += w
     assert value.item() == pytest.approx(num / den, rel=1e-5)
     assert _student_grad(student, value) > 0
+
+
+@pytest.mark.parametrize("component", ["seqkd", "gkd"])
+def test_the_second_pass_reuses_the_steps_encoding_same_value_and_gradient(pair, component):
+    """seqkd and gkd decode other targets on the step's sources: given the step's encoder
+    output they run no encoder, and value and student gradient equal a pass that re-encodes."""
+    tok, student, teacher, ds, batch = pair
+    cfg = _cfg([component], onpolicy_lambda=1.0)
+    fn = seqkd.seqkd if component == "seqkd" else onpolicy.gkd
+    calls = []
+    hooks = [m.encoder.register_forward_hook(lambda *a: calls.append(1)) for m in (student, teacher)]
+    results = []
+    try:
+        for reuse in (False, True):
+            inputs, _ = _context(pair, cfg, reuse_encoder=reuse, teacher_beams=_beams(pair))
+            inputs.samples = sequence.draw_samples(inputs, 6) if component == "gkd" else None
+            calls.clear()
+            value = fn(inputs, cfg)
+            encoders_run = len(calls)
+            student.zero_grad()
+            value.backward()
+            grads = [p.grad.clone() for p in student.parameters() if p.grad is not None]
+            results.append((value.item(), encoders_run, grads))
+    finally:
+        for h in hooks:
+            h.remove()
+    (v_re, runs_re, g_re), (v_reuse, runs_reuse, g_reuse) = results
+    assert runs_re == (1 if component == "seqkd" else 2) and runs_reuse == 0
+    assert v_reuse == pytest.approx(v_re, rel=1e-6)
+    assert len(g_reuse) == len(g_re) and len(g_re) > 0
+    for a, b in zip(g_reuse, g_re):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
+    # the gradient reaches the encoder through the reused output
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in student.encoder.parameters())
 
 
 def test_seqkd_is_not_computed_without_beams_or_outside_training(pair):

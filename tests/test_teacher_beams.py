@@ -18,7 +18,7 @@ from trident.data.encoding import encode_records
 from trident.data.records import load_split
 from trident.models import load_tokenizer
 from trident.teacher import ensure_teacher
-from trident.teacher_cache import CacheMismatch
+from trident.teacher_beams import BeamsMismatch
 
 LEGACY = "experiments/legacy.yaml"
 N = 3
@@ -122,14 +122,30 @@ def test_a_second_ensure_reuses_the_folder(built, monkeypatch):
 def test_another_key_is_refused_naming_the_field(built, synth_dir):
     cfg, teacher_path, tokenizer, beams = built
     shorter = teacher_beams.key_for(_cfg(synth_dir, cfg.runs_dir, **{"data.max_target_len": 24}), teacher_path, tokenizer)
-    with pytest.raises(CacheMismatch, match=r"another data\.max_target_len \(max_target_len: beams 32, this run 24\)"):
+    with pytest.raises(BeamsMismatch, match=r"another data\.max_target_len \(max_target_len: beams 32, this run 24\)"):
         beams.check(shorter)
     fewer = teacher_beams.key_for(_cfg(synth_dir, cfg.runs_dir, **{"teacher.beams": 2}), teacher_path, tokenizer)
-    with pytest.raises(CacheMismatch, match=r"another teacher\.beams \(beams: beams 3, this run 2\)") as err:
+    with pytest.raises(BeamsMismatch, match=r"another teacher\.beams \(beams: beams 3, this run 2\)") as err:
         beams.check(fewer)
     assert str(beams.path) in str(err.value)
     assert fewer.digest() != beams.key.digest() != shorter.digest()
     beams.check(teacher_beams.key_for(cfg, teacher_path, tokenizer))
+
+
+def test_other_generation_settings_are_refused(built, tmp_path):
+    """generate() starts from the teacher's generation_config.json, so the same weights with
+    other saved settings give other beams: their key differs in `generation` alone."""
+    cfg, teacher_path, tokenizer, beams = built
+    copy = tmp_path / "teacher"
+    shutil.copytree(teacher_path, copy)
+    settings_file = copy / "generation_config.json"
+    settings = json.loads(settings_file.read_text()) if settings_file.exists() else {}
+    settings_file.write_text(json.dumps({**settings, "length_penalty": 2.0}))
+    other = teacher_beams.key_for(cfg, str(copy), tokenizer)
+    assert other.teacher == beams.key.teacher and other.generation != beams.key.generation
+    with pytest.raises(BeamsMismatch, match=r"other teacher generation settings \(generation: beams ") as err:
+        beams.check(other)
+    assert "another teacher (" not in str(err.value)
 
 
 def test_damaged_files_are_refused_naming_file_and_line(built, tmp_path):
@@ -140,18 +156,18 @@ def test_damaged_files_are_refused_naming_file_and_line(built, tmp_path):
     target = copy / "beams.jsonl"
 
     target.write_bytes(b"".join(lines[:10]) + lines[10][: len(lines[10]) // 2])  # a write stopped mid-line
-    with pytest.raises(CacheMismatch, match=rf"{target}: line 11: cut short"):
+    with pytest.raises(BeamsMismatch, match=rf"{target}: line 11: cut short"):
         teacher_beams.TeacherBeams(copy)
     target.write_bytes(b"".join(lines[:-1]))  # stopped at a line's end
-    with pytest.raises(CacheMismatch, match=rf"{target}: line {len(lines)}: missing"):
+    with pytest.raises(BeamsMismatch, match=rf"{target}: line {len(lines)}: missing"):
         teacher_beams.TeacherBeams(copy)
     target.write_bytes(b"".join([*lines[:4], b'{"id": "x", "beams": [{"text": 1}]}\n', *lines[5:]]))
-    with pytest.raises(CacheMismatch, match=rf"{target}: line 5: not a beams line"):
+    with pytest.raises(BeamsMismatch, match=rf"{target}: line 5: not a beams line"):
         teacher_beams.TeacherBeams(copy)
     target.unlink()
-    with pytest.raises(CacheMismatch, match="no beams.jsonl"):
+    with pytest.raises(BeamsMismatch, match="no beams.jsonl"):
         teacher_beams.TeacherBeams(copy)
-    with pytest.raises(CacheMismatch, match="record nope is not in the teacher beams"):
+    with pytest.raises(BeamsMismatch, match="record nope is not in the teacher beams"):
         beams.for_record("nope")
 
 

@@ -205,3 +205,15 @@ def test_auto_uses_a_cache_once_teacher_cache_logits_wrote_it(synth_dir, tmp_pat
     assert "teacher-logit cache" in out and "KL(full ‖ top-k)" in out
     assert main(["train", *args, "--overwrite"]) == 0
     assert json.loads((runs / "auto" / "summary.json").read_text())["teacher_source"].startswith("cache:")
+
+
+def test_the_key_digest_is_sha256_of_its_sorted_fields():
+    """Caches are found by this digest: it must stay sha256 over exactly these fields (JSON,
+    sorted keys), so caches built before the key's fields moved to teacher_artefact are found."""
+    import hashlib
+
+    fields = {"teacher": "t" * 64, "tokenizer": "v" * 64, "data": "d" * 64, "max_source_len": 256,
+              "max_target_len": 32, "focal_context": "method", "skip_bad_records": False, "k": 64, "format": 1}
+    expected = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
+    key = teacher_cache.CacheKey(**{k: v for k, v in fields.items() if k != "format"})
+    assert key.digest() == expected

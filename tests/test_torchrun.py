@@ -28,11 +28,19 @@ def _rows(run_dir):
     # (per-component gradient norms are not compared: each process measures its own first micro-batch)
     ("trident-v1", ["loss_total", "focal/raw", "jsd/raw", "semantic/raw", "pans/raw", "ast/raw", "contrastive/raw",
                     "grad_norm"]),
+    # the three distillation methods at once: gkd on-policy on every micro-batch (λ = 1: the
+    # student's samples, seeded per micro-batch, not per process; the λ draw uses the same seed),
+    # the hidden-state projections averaged like the contrastive one, seqkd on beams written first
+    ("trident-v1-gkd", ["loss_total", "gkd/raw", "hidden/raw", "seqkd/raw", "grad_norm"]),
 ])
 def test_two_processes_follow_the_single_process_curve(synth_dir, tmp_path, preset, columns):
     runs = tmp_path / "runs"
     args = ["--config", f"experiments/{preset}.yaml", *tiny_overrides(synth_dir, runs), "--loss.seq_reward_every=2"]
-    assert main(["teacher", *args]) == 0  # a multi-process run needs its teacher trained first
+    if preset == "trident-v1-gkd":
+        args += ["--loss.components={hidden: {start: 0.1, end: 0.1}, seqkd: {start: 0.2, end: 0.2}}",
+                 "--loss.onpolicy_lambda=1"]
+    # a multi-process run needs its teacher (and beams) written first
+    assert main(["teacher", *args, *(["--beams", "4"] if "seqkd" in str(args) else [])]) == 0
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                            "-m", "trident", "train", *args, "--name=ddp", "--train.batch_size=4"],

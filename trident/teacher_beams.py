@@ -23,61 +23,45 @@ or absent), next to the teacher-logit cache:
                     {"id": …, "beams": [{"text": …, "token_ids": […], "logp": …}, …]}
 
 The default folder is `<runs_dir>/.cache/teacher-beams/<key digest>`, so a run only finds
-beams built for its teacher weights, tokenizer, training data, encoding settings and N.
+beams built for its teacher weights and saved generation settings, tokenizer, training data,
+encoding settings and N.
 """
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import mmap
-import os
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn, Sequence
+from typing import ClassVar, NoReturn, Sequence
 
 import numpy as np
 import torch
 
 from trident.io import atomic_write_json
-from trident.teacher_cache import CacheMismatch, file_digest, short, teacher_fingerprint, tokenizer_fingerprint
+from trident.teacher_artefact import (META_FILE, ArtefactMismatch, TeacherDataKey, build_once, data_fields,
+                                      generation_fingerprint, writing)
 
 FORMAT = 1
 BEAMS_FILE = "beams.jsonl"
-META_FILE = "meta.json"
 
 
-class BeamsMismatch(CacheMismatch):
+class BeamsMismatch(ArtefactMismatch):
     """Teacher beams that were built for something else than this run, or are unreadable."""
 
 
-@dataclass(frozen=True)
-class BeamsKey:
+@dataclass(frozen=True, kw_only=True)
+class BeamsKey(TeacherDataKey):
     """Everything the beams depend on; equal keys give the same beams (up to the nondeterminism
     of the device's kernels)."""
 
-    teacher: str  # teacher_fingerprint
-    tokenizer: str  # tokenizer_fingerprint
-    data: str  # sha256 of the training split file
-    max_source_len: int
-    max_target_len: int
-    focal_context: str
-    skip_bad_records: bool
+    generation: str  # generation_fingerprint: generate() starts from the teacher's saved settings
     beams: int
     format: int = FORMAT
 
-    def digest(self) -> str:
-        return hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True).encode()).hexdigest()[:16]
-
-
-# How a refusal names each key field.
-_WHAT = {"teacher": "another teacher (other weights)", "tokenizer": "another tokenizer",
-         "data": "other training data", "max_source_len": "another data.max_source_len",
-         "max_target_len": "another data.max_target_len", "focal_context": "another data.focal_context",
-         "skip_bad_records": "another data.skip_bad_records", "beams": "another teacher.beams",
-         "format": "another beams format"}
+    WHAT: ClassVar[dict[str, str]] = {**TeacherDataKey.WHAT, "generation": "other teacher generation settings",
+                                      "beams": "another teacher.beams", "format": "another beams format"}
 
 
 @dataclass(frozen=True)
@@ -88,13 +72,8 @@ class Beam:
 
 
 def key_for(cfg, teacher_path: str, tokenizer) -> BeamsKey:
-    from trident.data.records import split_path
-
-    d = cfg.data
-    return BeamsKey(teacher=teacher_fingerprint(teacher_path), tokenizer=tokenizer_fingerprint(tokenizer),
-                    data=file_digest([split_path(d.dir, "train")]), max_source_len=d.max_source_len,
-                    max_target_len=d.max_target_len, focal_context=d.focal_context,
-                    skip_bad_records=d.skip_bad_records, beams=cfg.teacher.beams)
+    return BeamsKey(**data_fields(cfg, teacher_path, tokenizer), generation=generation_fingerprint(teacher_path),
+                    beams=cfg.teacher.beams)
 
 
 def default_dir(cfg, key: BeamsKey) -> Path:
@@ -157,10 +136,8 @@ class TeacherBeams:
 
     def check(self, key: BeamsKey) -> None:
         """Refuse beams built for another key, naming every field that differs."""
-        differ = [f.name for f in dataclasses.fields(BeamsKey) if getattr(self.key, f.name) != getattr(key, f.name)]
-        if differ:
-            details = "; ".join(f"{_WHAT[n]} ({n}: beams {short(getattr(self.key, n))}, this run "
-                                f"{short(getattr(key, n))})" for n in differ)
+        details = self.key.differences(key, "beams")
+        if details:
             raise BeamsMismatch(f"the teacher beams {self.path} were built for {details}; the beams that match "
                                 f"this run are found by their key under {self.path.parent} (built when missing)")
 
@@ -230,16 +207,13 @@ def build(cfg, teacher_path: str, tokenizer, key: BeamsKey, out: Path, progress:
     eos = teacher.generation_config.eos_token_id
     eos = tokenizer.eos_token_id if eos is None or isinstance(eos, list) else eos
     order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    # Lines are computed in length order but stored in record order: they go to a spool file as
-    # they come and are copied out in order at the end, so no split is ever held in memory.
-    spool_path = tmp / "spool.jsonl"
-    where = np.zeros((len(records), 2), np.int64)  # spool offset, length
-    best_tokens = no_eos = 0
-    try:
+    use_bf16 = device.type == "cuda" and cfg.train.precision == "bf16"
+    with writing(out) as tmp:
+        # Lines are computed in length order but stored in record order: they go to a spool file as
+        # they come and are copied out in order at the end, so no split is ever held in memory.
+        spool_path = tmp / "spool.jsonl"
+        where = np.zeros((len(records), 2), np.int64)  # spool offset, length
+        best_tokens = no_eos = 0
         with open(spool_path, "wb") as spool, torch.inference_mode(), \
                 tqdm(total=len(order), desc="teacher beams", unit="rec", disable=not progress, file=sys.stderr) as bar:
             for at in range(0, len(order), cfg.eval.batch_size):
@@ -247,9 +221,12 @@ def build(cfg, teacher_path: str, tokenizer, key: BeamsKey, out: Path, progress:
                 batch = collate([{"input_ids": features[i]["input_ids"], "labels": features[i]["labels"]}
                                  for i in chosen])
                 input_ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
-                generated = teacher.generate(input_ids=input_ids, attention_mask=mask, num_beams=n,
-                                             num_return_sequences=n, do_sample=False, max_length=max_target_len + 1,
-                                             max_new_tokens=None, early_stopping=True)
+                # the search in bf16 on a GPU (as the logit cache); the beams' logp below in float32
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+                    generated = teacher.generate(input_ids=input_ids, attention_mask=mask, num_beams=n,
+                                                 num_return_sequences=n, do_sample=False,
+                                                 max_length=max_target_len + 1, max_new_tokens=None,
+                                                 early_stopping=True)
                 beams = [beam_token_ids(s, eos, max_target_len) for s in generated.tolist()]
                 encoded = teacher.get_encoder()(input_ids=input_ids, attention_mask=mask)
                 logps = _score(teacher, encoded, mask, beams, n)
@@ -273,15 +250,6 @@ def build(cfg, teacher_path: str, tokenizer, key: BeamsKey, out: Path, progress:
             "key": dataclasses.asdict(key), "records": len(records), "beams": n, "teacher_path": str(teacher_path),
             "mean_best_beam_tokens": best_tokens / len(records), "beams_without_eos": no_eos,
         })
-        try:
-            os.replace(tmp, out)
-        except OSError:
-            if not (out / META_FILE).exists():
-                raise
-            shutil.rmtree(tmp)  # another process finished the same key first: keep its copy
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return TeacherBeams(out)
 
 
@@ -295,15 +263,10 @@ def describe(beams: TeacherBeams) -> str:
 def ensure(cfg, teacher_path: str, tokenizer, progress: bool = True, key: BeamsKey | None = None) -> TeacherBeams:
     """The beams for this run, built first when missing (under a lock, so concurrent sweep
     trials wait for one build and then share it)."""
-    from filelock import FileLock
-
     key = key or key_for(cfg, teacher_path, tokenizer)
     out = default_dir(cfg, key)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(out) + ".lock"):
-        if not (out / META_FILE).exists():
-            print(f"[trident] building the teacher beams {out} (beam search, {key.beams} beams per record)")
-            build(cfg, teacher_path, tokenizer, key, out, progress)
+    build_once(out, lambda: build(cfg, teacher_path, tokenizer, key, out, progress),
+               f"[trident] building the teacher beams {out} (beam search, {key.beams} beams per record)")
     beams = TeacherBeams(out)
     beams.check(key)
     return beams

@@ -30,20 +30,17 @@ saying which field differs, when it was built for another teacher, tokenizer, da
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
-import os
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import ClassVar, Optional, Sequence
 
 import numpy as np
 import torch
 
-from trident.errors import TridentError
 from trident.io import atomic_write_json
+from trident.teacher_artefact import META_FILE, ArtefactMismatch, TeacherDataKey, build_once, data_fields, writing
 
 FORMAT = 1
 SHARD_ROWS = 1 << 18  # tokens per shard: 64 MiB at k = 64
@@ -51,76 +48,23 @@ DEFAULT_K = 64
 UINT16_VOCAB = 1 << 16
 
 
-class CacheMismatch(TridentError):
+class CacheMismatch(ArtefactMismatch):
     """A teacher-logit cache that was built for something else than this run."""
 
 
-def file_digest(paths: Sequence[Path]) -> str:
-    h = hashlib.sha256()
-    for path in paths:
-        h.update(path.name.encode())
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 22), b""):
-                h.update(chunk)
-    return h.hexdigest()
-
-
-WEIGHT_GLOBS = ("config.json", "*.safetensors", "*.safetensors.index.json", "pytorch_model*.bin")
-
-
-def teacher_fingerprint(teacher: str) -> str:
-    """sha256 of a teacher folder's config and weight files; a hub name is taken as it is
-    (pin a revision, or point at a local folder, when the name may move)."""
-    folder = Path(teacher)
-    if not folder.is_dir():
-        return "name:" + teacher
-    files = sorted({p for pattern in WEIGHT_GLOBS for p in folder.glob(pattern)})
-    if not files:
-        raise CacheMismatch(f"{folder}: no model weights to fingerprint the teacher by")
-    return file_digest(files)
-
-
-def tokenizer_fingerprint(tokenizer) -> str:
-    """sha256 of the vocabulary (token → id) and the special tokens."""
-    vocab = sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])
-    blob = json.dumps([vocab, tokenizer.all_special_tokens], ensure_ascii=False)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class CacheKey:
+@dataclass(frozen=True, kw_only=True)
+class CacheKey(TeacherDataKey):
     """Everything the cached values depend on; equal keys give byte-identical caches."""
 
-    teacher: str  # teacher_fingerprint
-    tokenizer: str  # tokenizer_fingerprint
-    data: str  # sha256 of the training split file
-    max_source_len: int
-    max_target_len: int
-    focal_context: str
-    skip_bad_records: bool
     k: int
     format: int = FORMAT
 
-    def digest(self) -> str:
-        return hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True).encode()).hexdigest()[:16]
-
-
-# How a refusal names each key field.
-_WHAT = {"teacher": "another teacher (other weights)", "tokenizer": "another tokenizer",
-         "data": "other training data", "max_source_len": "another data.max_source_len",
-         "max_target_len": "another data.max_target_len", "focal_context": "another data.focal_context",
-         "skip_bad_records": "another data.skip_bad_records", "k": "another teacher.top_k",
-         "format": "another cache format"}
+    WHAT: ClassVar[dict[str, str]] = {**TeacherDataKey.WHAT, "k": "another teacher.top_k",
+                                      "format": "another cache format"}
 
 
 def key_for(cfg, teacher_path: str, tokenizer) -> CacheKey:
-    from trident.data.records import split_path
-
-    d = cfg.data
-    return CacheKey(teacher=teacher_fingerprint(teacher_path), tokenizer=tokenizer_fingerprint(tokenizer),
-                    data=file_digest([split_path(d.dir, "train")]), max_source_len=d.max_source_len,
-                    max_target_len=d.max_target_len, focal_context=d.focal_context,
-                    skip_bad_records=d.skip_bad_records, k=cfg.teacher.top_k)
+    return CacheKey(**data_fields(cfg, teacher_path, tokenizer), k=cfg.teacher.top_k)
 
 
 def default_dir(cfg, key: CacheKey) -> Path:
@@ -133,7 +77,7 @@ class TeacherLogitCache:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        meta_file = self.path / "meta.json"
+        meta_file = self.path / META_FILE
         if not meta_file.exists():
             raise CacheMismatch(f"{self.path} is not a teacher-logit cache (no meta.json)")
         self.meta = json.loads(meta_file.read_text())
@@ -149,10 +93,8 @@ class TeacherLogitCache:
 
     def check(self, key: CacheKey) -> None:
         """Refuse a cache built for another key, naming every field that differs."""
-        differ = [f.name for f in dataclasses.fields(CacheKey) if getattr(self.key, f.name) != getattr(key, f.name)]
-        if differ:
-            details = "; ".join(f"{_WHAT[n]} ({n}: cache {short(getattr(self.key, n))}, this run "
-                                f"{short(getattr(key, n))})" for n in differ)
+        details = self.key.differences(key, "cache")
+        if details:
             raise CacheMismatch(f"the teacher-logit cache {self.path} was built for {details}; remove "
                                 "--teacher.cache to use (or build) the cache that matches this run, or "
                                 "--teacher.source=online")
@@ -174,12 +116,6 @@ class TeacherLogitCache:
             raise CacheMismatch(f"{len(missing)} training record(s) are not in the teacher-logit cache {self.path}, "
                                 f"e.g. {missing[0]}")
         return [self.row_of[r] for r in record_ids]
-
-
-def short(value) -> str:
-    """A key field as a refusal shows it: long digests cut to 12 characters."""
-    text = str(value)
-    return text[:12] if len(text) > 24 else text
 
 
 def round_down_fp16(values: np.ndarray) -> np.ndarray:
@@ -265,16 +201,12 @@ def build(cfg, teacher_path: str, tokenizer, key: CacheKey, out: Path, progress:
         raise CacheMismatch(f"teacher.top_k={key.k} exceeds the teacher's vocabulary of {vocab}")
     collate = collator(tokenizer, teacher)
     order = sorted(range(len(features)), key=lambda i: (len(features[i]["input_ids"]), len(features[i]["labels"])))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    writer = _Writer(tmp, key.k, len(records))
-    kl_sum = tail_sum = 0.0
-    tokens = 0
-    batch_size = cfg.eval.batch_size
-    use_bf16 = device.type == "cuda" and cfg.train.precision == "bf16"
-    try:
+    with writing(out) as tmp:
+        writer = _Writer(tmp, key.k, len(records))
+        kl_sum = tail_sum = 0.0
+        tokens = 0
+        batch_size = cfg.eval.batch_size
+        use_bf16 = device.type == "cuda" and cfg.train.precision == "bf16"
         with torch.inference_mode(), tqdm(total=len(order), desc="teacher logits", unit="rec",
                                           disable=not progress, file=sys.stderr) as bar:
             for at in range(0, len(order), batch_size):
@@ -294,7 +226,7 @@ def build(cfg, teacher_path: str, tokenizer, key: CacheKey, out: Path, progress:
         np.save(tmp / "index.npy", writer.index)
         (tmp / "records.json").write_text(json.dumps([r.id for r in records]))
         payload = sum(p.stat().st_size for p in tmp.glob("*-*.npy"))
-        atomic_write_json(tmp / "meta.json", {
+        atomic_write_json(tmp / META_FILE, {
             "key": dataclasses.asdict(key), "k": key.k, "vocab": vocab, "records": len(records), "tokens": tokens,
             "shards": writer.shard, "teacher_path": str(teacher_path),
             "teacher_parameters": sum(p.numel() for p in teacher.parameters()),
@@ -304,13 +236,6 @@ def build(cfg, teacher_path: str, tokenizer, key: CacheKey, out: Path, progress:
             "kl_full_topk_nats_per_token": kl_sum / max(tokens, 1),
             "tail_mass_per_token": tail_sum / max(tokens, 1),
         })
-        if out.exists():  # another process finished the same key first: keep its copy
-            shutil.rmtree(tmp)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return TeacherLogitCache(out)
 
 
@@ -325,19 +250,14 @@ def ensure(cfg, teacher_path: str, tokenizer, progress: bool = True,
            key: CacheKey | None = None) -> TeacherLogitCache:
     """The cache for this run, built first when missing (under a lock, so concurrent sweep
     trials wait for one build and then share it)."""
-    from filelock import FileLock
-
     key = key or key_for(cfg, teacher_path, tokenizer)
     if cfg.teacher.cache:
         cache = TeacherLogitCache(cfg.teacher.cache)
         cache.check(key)
         return cache
     out = default_dir(cfg, key)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(out) + ".lock"):
-        if not (out / "meta.json").exists():
-            print(f"[trident] building the teacher-logit cache {out}")
-            build(cfg, teacher_path, tokenizer, key, out, progress)
+    build_once(out, lambda: build(cfg, teacher_path, tokenizer, key, out, progress),
+               f"[trident] building the teacher-logit cache {out}")
     cache = TeacherLogitCache(out)
     cache.check(key)
     return cache
@@ -350,6 +270,6 @@ def for_run(cfg, teacher_path: str, tokenizer) -> Optional[TeacherLogitCache]:
     if source == "online":
         return None
     key = key_for(cfg, teacher_path, tokenizer)
-    if source == "auto" and not cfg.teacher.cache and not (default_dir(cfg, key) / "meta.json").exists():
+    if source == "auto" and not cfg.teacher.cache and not (default_dir(cfg, key) / META_FILE).exists():
         return None
     return ensure(cfg, teacher_path, tokenizer, progress=cfg.tracking.progress, key=key)

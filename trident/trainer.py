@@ -129,6 +129,8 @@ class TridentTrainer(Seq2SeqTrainer):
         progress = progress_at(self.state.global_step, self.state.max_steps)
         hidden = outputs.decoder_hidden_states[-1] if want_hidden else None
         ctx = self._context(model, inputs, model_inputs, rows, hidden, labels.device)
+        ctx.encoder_hidden = outputs.encoder_last_hidden_state
+        ctx.teacher_encoder_hidden = teacher_out.encoder_last_hidden_state if teacher_out is not None else None
         if all_states:
             masks = (model_inputs["attention_mask"].bool(), labels != -100)
             ctx.student_states = HiddenStates(outputs.encoder_hidden_states, outputs.decoder_hidden_states, *masks)

@@ -34,9 +34,8 @@ class MultiComponentLoss:
     def has_sequence_terms(self) -> bool:
         return bool(self.rewards)
 
-    def make_parameters(self, shapes: ModelShapes | int) -> torch.nn.ModuleDict:
-        """The components' trainable parameters for these models (or a student of width d_model), by component name."""
-        shapes = shapes if isinstance(shapes, ModelShapes) else ModelShapes(shapes)
+    def make_parameters(self, shapes: ModelShapes) -> torch.nn.ModuleDict:
+        """The components' trainable parameters for these models, by component name."""
         return torch.nn.ModuleDict({n: c.parameters(self.cfg, shapes) for n, c in self.components.items()
                                     if c.parameters is not None})
 

@@ -6,7 +6,8 @@ resumed or multi-process run makes the same draws) the micro-batch is on-policy:
 are sequences sampled from the student. Student and teacher are both run teacher-forced on
 those samples (same sources), and the generalized JSD (`loss.jsd_beta`, at the kl/jsd
 temperature, times T²) is taken token by token over each sample up to and including its eos:
-exactly the token-level `jsd`, on the sample instead of the gold assertion. Otherwise the
+exactly the token-level `jsd`, on the sample instead of the gold assertion. Both passes reuse
+their model's encoding of the sources from the step's forwards (losses.forced). Otherwise the
 targets are the gold ones and the value is `jsd` on the step's logits.
 
 As in GKD no gradient flows through the sampling: the samples are data, and the gradient
@@ -23,6 +24,7 @@ import random
 import torch
 
 from trident.losses import token
+from trident.losses.forced import logits_on
 from trident.losses.registry import LossInputs
 
 
@@ -54,11 +56,8 @@ def gkd(inputs: LossInputs, cfg) -> torch.Tensor:
         return token.jsd(inputs, cfg)
     ctx = inputs.context
     sample = inputs.samples
-    n = sample.shape[0]
-    enc = {k: v[:n] for k, v in ctx.model_inputs.items() if k in ("input_ids", "attention_mask")}
     labels = sample_labels(sample, ctx.tokenizer.eos_token_id)
-    decoder_input_ids = ctx.model.prepare_decoder_input_ids_from_labels(labels=sample)
-    student_logits = ctx.model(**enc, decoder_input_ids=decoder_input_ids).logits
+    student_logits = logits_on(ctx.model, ctx.model_inputs, sample, ctx.encoder_hidden)
     with torch.no_grad():
-        teacher_logits = ctx.teacher(**enc, decoder_input_ids=decoder_input_ids).logits
+        teacher_logits = logits_on(ctx.teacher, ctx.model_inputs, sample, ctx.teacher_encoder_hidden)
     return token.jsd(LossInputs(student_logits, labels, teacher_logits, progress=inputs.progress), cfg)

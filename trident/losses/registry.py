@@ -105,6 +105,10 @@ class StepContext:
     records: list = field(default_factory=list)  # trident.data.records.Record per row (rewards that run tests)
     gold_embeddings: dict = field(default_factory=dict)  # encoder name -> [batch, dim] unit-norm target embeddings
     decoder_hidden: Optional[torch.Tensor] = None  # [batch, target_len, d_model], student's last decoder layer
+    # [batch, source_len, d_model], the last encoder layer of the step's forwards (the student's
+    # carries gradient): second decoder passes on other targets reuse them (losses.forced)
+    encoder_hidden: Optional[torch.Tensor] = None
+    teacher_encoder_hidden: Optional[torch.Tensor] = None
     parameters: Any = None  # torch.nn.ModuleDict: each component's trainable loss parameters, by name
     global_step: int = 0
     epoch: float = 0.0

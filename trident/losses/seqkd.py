@@ -2,7 +2,8 @@
 
 The teacher's best beam-search assertion for each training record (`trident teacher --beams N`,
 trident.teacher_beams) is an extra reference: the student is trained with cross-entropy on it,
-teacher-forced, in a second forward pass on the same sources. The beam is what the teacher
+teacher-forced, in a second decoder pass on the same sources (their encoding reused from the
+step's forward, losses.forced). The beam is what the teacher
 would actually write, a mode of its sequence distribution, which token-level KD on the gold
 prefix never shows the student.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import torch
 
 from trident.losses import token
+from trident.losses.forced import logits_on
 from trident.losses.registry import LossInputs
 
 
@@ -33,7 +35,6 @@ def seqkd(inputs: LossInputs, cfg) -> torch.Tensor | None:
         return None
     beams = ctx.teacher_beams
     labels = beams.labels
-    enc = {k: v for k, v in ctx.model_inputs.items() if k in ("input_ids", "attention_mask")}
-    logits = ctx.model(**enc, decoder_input_ids=ctx.model.prepare_decoder_input_ids_from_labels(labels=labels)).logits
+    logits = logits_on(ctx.model, ctx.model_inputs, labels, ctx.encoder_hidden)
     weights = beam_weights(beams.logp.to(logits.device), labels, cfg.seqkd_weighting)
     return token.masked_mean(token.token_nll(logits, labels), labels, weights)
