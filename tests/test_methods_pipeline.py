@@ -25,8 +25,19 @@ def _rows(path):
 
 
 @pytest.mark.parametrize("method, term", [("hidden", "hidden"), ("seqkd", "seqkd"), ("gkd", "gkd")])
-def test_each_method_preset_trains_and_its_term_moves_the_student(synth_dir, tmp_path, method, term):
+def test_each_method_preset_trains_and_its_term_moves_the_student(synth_dir, tmp_path, monkeypatch, method, term):
     runs = tmp_path / "runs"
+    # the trainer hands seqkd's and gkd's second decoder passes the step's own encodings
+    from trident.losses import forced, onpolicy, seqkd
+
+    passes = []
+
+    def logits_on(model, model_inputs, targets, encoded=None):
+        passes.append(encoded is not None and encoded.shape[0] == model_inputs["input_ids"].shape[0])
+        return forced.logits_on(model, model_inputs, targets, encoded)
+
+    monkeypatch.setattr(seqkd, "logits_on", logits_on)
+    monkeypatch.setattr(onpolicy, "logits_on", logits_on)
     args = ["--config", f"experiments/trident-v1-{method}.yaml",
             *tiny_overrides(synth_dir, runs, name=method, **{"train.max_steps": 4, "train.grad_norm_every": 2,
                                                               "loss.seq_reward_every": 2, "loss.onpolicy_lambda": 1.0})]
@@ -42,6 +53,8 @@ def test_each_method_preset_trains_and_its_term_moves_the_student(synth_dir, tmp
     assert summary["teacher_source"] == "online"  # the seqkd preset has no cache yet: auto runs the teacher
     if method == "seqkd":  # built on first use, next to the logit cache
         assert list((runs / ".cache" / "teacher-beams").glob("*/beams.jsonl"))
+    # 4 steps of one micro-batch each: one pass for seqkd, a student and a teacher pass for gkd (λ = 1)
+    assert passes == {"hidden": [], "seqkd": [True] * 4, "gkd": [True] * 8}[method]
 
 
 def test_a_cache_only_run_of_gkd_is_refused_with_the_reason(synth_dir, tmp_path, capsys):

@@ -39,6 +39,7 @@ def file_digest(paths: Sequence[Path]) -> str:
     return h.hexdigest()
 
 
+META_FILE = "meta.json"  # written last: its presence marks a folder complete
 WEIGHT_GLOBS = ("config.json", "*.safetensors", "*.safetensors.index.json", "pytorch_model*.bin")
 GENERATION_FILE = "generation_config.json"
 
@@ -115,9 +116,6 @@ def data_fields(cfg, teacher_path: str, tokenizer) -> dict:
     return dict(teacher=teacher_fingerprint(teacher_path), tokenizer=tokenizer_fingerprint(tokenizer),
                 data=file_digest([split_path(d.dir, "train")]), max_source_len=d.max_source_len,
                 max_target_len=d.max_target_len, focal_context=d.focal_context, skip_bad_records=d.skip_bad_records)
-
-
-META_FILE = "meta.json"
 
 
 def build_once(out: Path, build: Callable[[], object], announce: str) -> None:

@@ -85,7 +85,8 @@ class TridentTrainer(Seq2SeqTrainer):
         self._loss_grads_averaged = False
 
     # -- the loss -------------------------------------------------------------------------
-    def _context(self, model, inputs, model_inputs, rows: list[int], hidden, device) -> StepContext:
+    def _context(self, model, inputs, model_inputs, rows: list[int], hidden, device, encoded=None,
+                 teacher_encoded=None) -> StepContext:
         ds = self.train_dataset if model.training else self.eval_dataset
         gold = {}
         for key in self.needs.gold_embeddings:
@@ -107,7 +108,7 @@ class TridentTrainer(Seq2SeqTrainer):
             global_step=self.state.global_step, epoch=self.state.epoch or 0.0, training=model.training,
             max_target_len=self.max_target_len,
             sample_seed=sample_seed(self.args.seed, self.state.global_step, rows) if rows else None,
-            teacher=self.teacher, teacher_beams=beams)
+            teacher=self.teacher, teacher_beams=beams, encoder_hidden=encoded, teacher_encoder_hidden=teacher_encoded)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         labels = inputs["labels"]
@@ -128,9 +129,8 @@ class TridentTrainer(Seq2SeqTrainer):
             teacher_logits = teacher_out.logits if self.needs.teacher_logits and topk is None else None
         progress = progress_at(self.state.global_step, self.state.max_steps)
         hidden = outputs.decoder_hidden_states[-1] if want_hidden else None
-        ctx = self._context(model, inputs, model_inputs, rows, hidden, labels.device)
-        ctx.encoder_hidden = outputs.encoder_last_hidden_state
-        ctx.teacher_encoder_hidden = teacher_out.encoder_last_hidden_state if teacher_out is not None else None
+        ctx = self._context(model, inputs, model_inputs, rows, hidden, labels.device, outputs.encoder_last_hidden_state,
+                            teacher_out.encoder_last_hidden_state if teacher_out is not None else None)
         if all_states:
             masks = (model_inputs["attention_mask"].bool(), labels != -100)
             ctx.student_states = HiddenStates(outputs.encoder_hidden_states, outputs.decoder_hidden_states, *masks)
