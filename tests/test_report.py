@@ -355,3 +355,66 @@ def test_wandb_adapter_and_seed_intervals(tmp_path):
     md = markdown_report(c, "w")
     assert "trident-v1 (β=5) has 1 seed and no per-example predictions: no interval" in md
     assert "t-intervals over its 2 seeds" in md
+
+
+# ---- the retrieval baseline's row -------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def retrieval_run(tiny_runs):
+    """The retrieval baseline on the tiny runs' data and validation records (legacy-s0's config)."""
+    from dataclasses import replace
+
+    from trident.baseline import run_retrieval
+    from trident.config import load_config
+
+    cfg = load_config(tiny_runs / "legacy-s0" / "config.yaml")
+    return Path(run_retrieval(replace(cfg, name="tiny")).run_dir)
+
+
+def test_the_retrieval_run_is_a_row_of_its_own_last_and_unjudged(tiny_runs, retrieval_run, tmp_path):
+    rep = build_report(_args("--runs", *_run_dirs(tiny_runs), str(retrieval_run), "--out", str(tmp_path),
+                             "--no-png", "--semantic-model=none"))
+    rows = _rows(rep.markdown)
+    assert [r.split(" | ")[0] for r in rows] == ["| legacy", "| trident (baseline)", "| trident-v1 (β=5)",
+                                                 "| retrieval"]
+    cells = rows[3].split(" | ")
+    assert cells[1] == "n/a"  # no seed: it trained nothing
+    assert cells[-4:] == ["n/a", "n/a", "n/a", "✔ 0 vs ≤ 0 |"]  # ΔF1, AST and wall checks do not apply to copying
+    row = rep.comparison.row("retrieval")
+    summary = json.loads((retrieval_run / "summary.json").read_text())
+    assert row.cells["f1"].value == pytest.approx(summary["val_metrics"]["f1"])
+    assert row.cells["f1"].delta is not None  # how far the baseline configuration is above copying
+    assert "The retrieval row copies the assertions of the nearest training record (BM25)" in rep.markdown
+
+
+def test_a_study_names_its_retrieval_run_and_the_report_finds_it(tiny_runs, tmp_path):
+    import optuna
+
+    from trident.sweeps.spec import load_sweep
+    from trident.sweeps.table import BASELINE_ATTR, retrieval_baseline, summary_text
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    url = f"sqlite:///{tmp_path / 'ba.db'}"
+    study = optuna.create_study(study_name="ba-retrieval", storage=url, direction="maximize")
+    grid = {"config": [f"experiments/{c}.yaml" for c in ("legacy", "trident")], "seed": [0, 1]}
+    for config, seed, name in [("legacy", 0, "legacy-s0"), ("legacy", 1, "legacy-s1"), ("trident", 0, "trident-s0")]:
+        f1 = json.loads((tiny_runs / name / "summary.json").read_text())["val_metrics"]["f1"]
+        _add(study, {"config": f"experiments/{config}.yaml", "seed": seed}, f1,
+             {"run_dir": str(tiny_runs / name), "f1": f1}, grid)
+    sweep = tmp_path / "ba-retrieval.yaml"
+    sweep.write_text("name: ba-retrieval\nprogram: trident\nmethod: grid\nmetric: {name: eval/f1, goal: maximize}\n"
+                     "parameters: {seed: {values: [0, 1]}}\n"
+                     "command: ['${env}', '${interpreter}', '-m', 'trident', 'train', '${args}']\n")
+    spec = load_sweep(sweep)
+    baseline = retrieval_baseline(spec, study)
+    # run on the first completed trial's data, named for the sweep, recorded on the study
+    assert baseline.name == "ba-retrieval-retrieval" and baseline.parent == tiny_runs
+    assert study.user_attrs[BASELINE_ATTR] == str(baseline)
+    text = summary_text(spec, study, baseline)
+    table = text.splitlines()
+    assert table[-1].startswith("against retrieval: trial ") and "F1 lead [" in table[-1]
+    assert any(line.startswith("retrieval") and "baseline" in line for line in table)
+    rep = build_report(parser().parse_args(["--study", "ba-retrieval", "--storage", url, "--out", str(tmp_path / "o"),
+                                            "--no-png", "--bootstrap=100", "--beta-storage=none",
+                                            "--contrastive-storage=none", "--semantic-model=none"]))
+    assert [r.split(" | ")[0] for r in _rows(rep.markdown)] == ["| legacy", "| trident (baseline)", "| retrieval"]

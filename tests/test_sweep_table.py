@@ -82,3 +82,38 @@ def test_ties_go_to_the_lowest_trial_number(tmp_path):
     spec, study = _study(tmp_path, [set(range(80)), set(range(100)), set(range(100))])
     text = summary_text(spec, study)
     assert "best: trial 1" in text and "not separated" in text and "trial 2 [+0.0000, +0.0000]" in text
+
+
+def _baseline_run(tmp_path, right: set[int]):
+    """A retrieval baseline run as trident.baseline writes it: summary.json (role baseline) and
+    its validation predictions."""
+    from trident.rundir import RunDir, Summary, write_summary
+
+    run_dir = tmp_path / "s-retrieval"
+    _predictions(run_dir, right)
+    f1 = len(right) / N
+    write_summary(RunDir(run_dir), Summary(
+        name="s-retrieval", val_metrics={"f1": f1, "pans": 0.5, "ast_validity": 1.0, "assertion_validity": 1.0},
+        train_runtime_s=None, train_samples_per_second=None, global_step=0, max_steps=0, completed=True,
+        train_records=10, val_records=N, bad_records={}, truncation={}, nonfinite_skipped=0, wandb_run_id=None,
+        sweep="s", trial=None, semantic_auto_beta=None, versions={}, role="baseline", model="retrieval-bm25",
+        run_dir=str(run_dir), wall_time_before_resume_s=0.0, wall_time_s=1.5))
+    return run_dir
+
+
+def test_the_table_ends_with_the_retrieval_row_and_says_whether_the_best_beats_it(tmp_path):
+    spec, study = _study(tmp_path, [set(range(50)), set(range(150)), set(range(60))])
+    text = summary_text(spec, study, _baseline_run(tmp_path, set(range(40))))
+    lines = text.splitlines()
+    assert lines[0].startswith("sweep s: 3 trials") and "row retrieval: copy the nearest training record" in lines[0]
+    row = next(line for line in lines if line.startswith("retrieval"))
+    # F1 of 40 right of 200 (each wrong one a fp and a fn) = 80 / 400, with its own interval
+    assert row.split()[1] == "baseline" and "0.2000" in row and row.count("[") == 1
+    assert "trial 1 is separated from every other trial" in text  # the baseline is not a trial
+    assert lines[-1].startswith("against retrieval: trial 1's F1 lead [+") and lines[-1].endswith("it beats copying")
+
+
+def test_a_best_trial_below_copying_is_said_to_be(tmp_path):
+    spec, study = _study(tmp_path, [set(range(50)), set(range(60))])
+    text = summary_text(spec, study, _baseline_run(tmp_path, set(range(150))))
+    assert text.splitlines()[-1].endswith("it does worse than copying")

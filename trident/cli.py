@@ -100,6 +100,22 @@ def _parser() -> argparse.ArgumentParser:
             sp.add_argument("--overwrite", action="store_true",
                             help="replace a finished run of the same name (its files are removed first)")
 
+    bl = sub.add_parser("baseline", formatter_class=fmt, help="a baseline run: retrieval (copy the nearest training "
+                        "record's assertions, BM25)", epilog=_config_epilog(),
+                        description="Run a baseline on a config's data and write a run directory "
+                                    "<runs_dir>/<name>-retrieval like a trained run's (summary.json, "
+                                    "eval/val and eval/<split>), which trident evaluate, the trials table and the "
+                                    "report read as a row. retrieval: for each record, the assertions of the "
+                                    "training record nearest by BM25 over focal method + masked test, as many as "
+                                    "the record has placeholders. Seconds, no model.")
+    bl.add_argument("kind", choices=["retrieval"], help="the baseline")
+    bl.add_argument("--config", help="YAML run config (its data and eval settings); --KEY=VALUE overrides follow")
+    bl.add_argument("--split", action="append", choices=["train", "val", "test"], default=[],
+                    help="also score this whole split (repeatable); validation is always scored as training "
+                         "validates (data.max_val_records)")
+    bl.add_argument("--execute", action="store_true",
+                    help="also compile and run the copied assertions (as trident evaluate --execute)")
+
     ev = sub.add_parser("evaluate", formatter_class=fmt, help="generate on a split and score the predictions",
                         description="Generate for every record of a split (batched; greedy, or beam search with "
                                     "--eval.num_beams=N) and write <run>/eval/<split>/predictions.jsonl and "
@@ -108,6 +124,9 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--split", default="test", choices=["train", "val", "test"], help="split to evaluate (default: test)")
     ev.add_argument("--with-teacher", action="store_true",
                     help="also evaluate the teacher this run was distilled from and print both side by side")
+    ev.add_argument("--no-retrieval", action="store_true",
+                    help="leave out the retrieval baseline's row (the training record nearest by BM25, copied), "
+                         "which every table has by default so it answers \"better than copying?\"")
     ev.add_argument("--execute", action="store_true",
                     help="also compile and run the predicted assertions (records with an `executable` field: the "
                          "synthetic corpus): compile_rate, pass_rate, mutation_score, and eval/<split>/execution.jsonl")
@@ -237,22 +256,37 @@ def _cmd_train(args, extra) -> int:
     return 0
 
 
+def _cmd_baseline(args, extra) -> int:
+    from trident.baseline import run_retrieval
+
+    cfg = _load(args, extra)
+    summary = run_retrieval(cfg, splits=args.split, execute=args.execute or None)
+    print(json.dumps({"run": summary.run_dir, "wall_time_s": round(summary.wall_time_s, 2),
+                      "val_metrics": summary.val_metrics}, indent=2))
+    return 0
+
+
 def _cmd_evaluate(args, extra) -> int:
     import pandas as pd
 
     from trident import metrics
+    from trident.baseline import evaluate_retrieval, is_baseline
     from trident.config import load_config
     from trident.evaluate import evaluate_model, evaluate_run
     from trident.execution.scoring import EXEC_KEYS
     from trident.rundir import RunDir, read_summary
 
     run = RunDir(Path(args.run))
+    baseline_run = is_baseline(run)
     rows = {"student" if args.with_teacher else run.name: evaluate_run(run.root, args.split, extra, args.execute)}
-    if args.with_teacher:
+    cfg = load_config(run.config, extra)
+    if args.with_teacher and not baseline_run:
         teacher = Path(read_summary(run).teacher)
-        cfg = load_config(run.config, extra)
         rows = {"teacher": evaluate_model(teacher, cfg, args.split, run.eval_dir(args.split, teacher=True),
                                           execute=args.execute), **rows}
+    if not args.no_retrieval and not baseline_run:
+        rows["retrieval"] = evaluate_retrieval(cfg, args.split, run.eval_dir(args.split, retrieval=True),
+                                               execute=args.execute)
     keys = list(metrics.METRIC_KEYS) + (list(EXEC_KEYS) if args.execute else [])
     table = pd.DataFrame({name: {k: m.get(k) for k in keys} for name, m in rows.items()}).T
     print(f"\n{args.split} split ({next(iter(rows.values()))['records']} records"
@@ -326,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
 
             print(format_report(analyse(args.run, args.window)))
             return 0
-        handler = {"teacher": _cmd_teacher, "train": _cmd_train, "evaluate": _cmd_evaluate,
+        handler = {"teacher": _cmd_teacher, "train": _cmd_train, "baseline": _cmd_baseline, "evaluate": _cmd_evaluate,
                    "execute": _cmd_execute}[args.command]
         return handler(args, extra)
     except NonFiniteTraining as exc:

@@ -7,15 +7,15 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForSeq2SeqLM, Seq2SeqTrainer, Seq2SeqTrainingArguments
 
-from trident import metrics
+from trident.baseline import evaluate_retrieval, is_baseline
 from trident.config import load_config
 from trident.data.encoding import Truncation, encode_records
-from trident.io import atomic_write_json, atomic_write_jsonl
 from trident.data.batches import collator
 from trident.errors import RunDirError
 from trident.generation import decode, set_generation
 from trident.models import load_tokenizer
-from trident.rundir import EXECUTION_FILE, METRICS_FILE, PREDICTIONS_FILE, RunDir
+from trident.predictions import score_predictions
+from trident.rundir import RunDir
 from trident.runs import load_records, report_truncation
 
 
@@ -40,27 +40,18 @@ def evaluate_model(model_dir: Path, cfg, split: str, out_dir: Path, execute: boo
                                  processing_class=tokenizer)
         out = trainer.predict(features)
     preds = decode(tokenizer, out.predictions)
-    refs = [r.assertions for r in records]  # the whole reference, never the cut labels
-    result = metrics.compute_all(preds, refs)
-    result.update({"split": split, "records": len(records), "num_beams": cfg.eval.num_beams, "bad_records": bad,
-                   "truncation": truncation})
-    if execute:
-        from trident.execution.scoring import execute_predictions
-
-        ran, rates = execute_predictions(records, preds, progress=cfg.tracking.progress)
-        result.update(rates)
-        atomic_write_jsonl(out_dir / EXECUTION_FILE, (r.to_dict() for r in ran))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_jsonl(out_dir / PREDICTIONS_FILE,
-                       ({"id": r.id, "prediction": p, "references": r.assertions} for r, p in zip(records, preds)))
-    atomic_write_json(out_dir / METRICS_FILE, result)
-    return result
+    # scored against the whole reference, never the cut labels
+    return score_predictions(records, preds, out_dir, execute=execute, progress=cfg.tracking.progress,
+                             extra={"split": split, "records": len(records), "num_beams": cfg.eval.num_beams,
+                                    "bad_records": bad, "truncation": truncation})
 
 
 def evaluate_run(run_dir: str | Path, split: str = "test", overrides: list[str] | None = None,
                  execute: bool = False) -> dict:
     """Evaluate a finished run's `<run>/model` on a split; writes `<run>/eval/<split>/{predictions.jsonl,metrics.json}`."""
     run = RunDir(Path(run_dir))
+    if is_baseline(run):  # a baseline run has no model: run the baseline on the split instead
+        return evaluate_retrieval(load_config(run.config, overrides), split, run.eval_dir(split), execute=execute)
     if not run.is_finished():  # summary.json is written last: its model may be another attempt's, or none
         raise RunDirError(f"{run.summary} is missing: the run did not finish (or is still "
                           "running); finish it with --train.resume=true before evaluating it")

@@ -10,6 +10,7 @@ report) reads back.
       model/                 the trained model and its tokenizer
       eval/<split>/          predictions.jsonl and metrics.json of `trident evaluate`
       eval/<split>-teacher/  the same for the teacher (`--with-teacher`)
+      eval/<split>-retrieval/ the same for the retrieval baseline (trident.baseline)
       tb/ wandb/             TensorBoard events, the offline W&B run
       summary.json           written last: a run without it did not finish
       .lock .holder.json     held while a process runs in the directory
@@ -80,14 +81,14 @@ class RunDir:
     def holder(self) -> Path:
         return self.root / ".holder.json"
 
-    def eval_dir(self, split: str, teacher: bool = False) -> Path:
-        return self.root / "eval" / (f"{split}-teacher" if teacher else split)
+    def eval_dir(self, split: str, teacher: bool = False, retrieval: bool = False) -> Path:
+        return self.root / "eval" / (f"{split}-teacher" if teacher else f"{split}-retrieval" if retrieval else split)
 
-    def predictions(self, split: str, teacher: bool = False) -> Path:
-        return self.eval_dir(split, teacher) / PREDICTIONS_FILE
+    def predictions(self, split: str, teacher: bool = False, retrieval: bool = False) -> Path:
+        return self.eval_dir(split, teacher, retrieval) / PREDICTIONS_FILE
 
-    def metrics(self, split: str, teacher: bool = False) -> Path:
-        return self.eval_dir(split, teacher) / METRICS_FILE
+    def metrics(self, split: str, teacher: bool = False, retrieval: bool = False) -> Path:
+        return self.eval_dir(split, teacher, retrieval) / METRICS_FILE
 
     def execution(self, split: str, teacher: bool = False) -> Path:
         return self.eval_dir(split, teacher) / EXECUTION_FILE

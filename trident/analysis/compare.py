@@ -16,6 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
+from trident.baseline import LABEL as RETRIEVAL
 from trident.metrics import EXECUTION_KEYS
 
 from trident.analysis import stats as st
@@ -98,7 +99,8 @@ def _order(runs: Sequence[RunData]) -> tuple:
     """legacy, trident, trident-v1, then every other preset by name; one preset's β values in
     numeric order (β=3 before β=10)."""
     first = runs[0]
-    known = LABEL_ORDER.index(first.label) if first.label in LABEL_ORDER else len(LABEL_ORDER)
+    known = (LABEL_ORDER.index(first.label) if first.label in LABEL_ORDER else
+             len(LABEL_ORDER) + 1 if first.label == RETRIEVAL else len(LABEL_ORDER))  # the baseline row last
     return (known, first.label, _beta_key(first.beta), first.display)
 
 
@@ -244,6 +246,8 @@ def _against_baseline(row: ConfigRow, base: ConfigRow | None, replicates: int, s
         else:
             lo, hi = st.seed_bootstrap_delta(cell.seed_values, b.seed_values, replicates, seed, level)
             cell.delta = st.Estimate(cell.value - b.value, lo, hi)
+    if row.label == RETRIEVAL:  # Δs say how far the baseline configuration is above copying; no checks
+        return
     if row.wall_time_s is not None and base.wall_time_s:
         row.wall_ratio = row.wall_time_s / base.wall_time_s
     f1, ast = row.cells["f1"].delta, row.cells["ast_validity"].delta
@@ -254,6 +258,8 @@ def _against_baseline(row: ConfigRow, base: ConfigRow | None, replicates: int, s
 
 def _seed_notes(c: Comparison) -> None:
     for row in c.rows:
+        if row.label == RETRIEVAL and row.used:  # deterministic, no seed: nothing to say about seeds
+            continue
         if not row.used:
             names = ", ".join(r.name for r in row.runs)
             c.notes.append(f"{row.label}: no finished run ({names}); its cells are n/a")

@@ -8,6 +8,7 @@ import math
 
 import pandas as pd
 
+from trident.baseline import LABEL as RETRIEVAL
 from trident.analysis.compare import METRIC_LABELS, Cell, Comparison, ConfigRow
 
 NA = "n/a"
@@ -74,7 +75,7 @@ def comparison_frame(c: Comparison, sep: str = "<br>") -> pd.DataFrame:
     for row in c.rows:
         is_base = row.label == c.baseline
         rec = {"configuration": row.label + (" (baseline)" if is_base else ""),
-               "seeds": ", ".join(str(s) for s in row.seeds) or NA}
+               "seeds": ", ".join(str(s) for s in row.seeds if s is not None) or NA}
         for metric, title in METRIC_LABELS.items():
             rec[title] = metric_text(row.cells[metric], is_base, sep)
         if row.wall_time_s is None:
@@ -110,8 +111,11 @@ def legend(c: Comparison) -> str:
                "Δ intervals are paired)")
     else:
         how = "95% intervals: over seeds (no per-example predictions)"
+    copying = (f" The {RETRIEVAL} row copies the assertions of the nearest training record (BM25): a "
+               "configuration that does not beat it has learned nothing beyond copying; it takes no checks."
+               if c.row(RETRIEVAL) is not None else "")
     return (f"Metrics in points (×100), mean over seeds [{how}]. Δ is against the baseline "
-            f"({c.baseline}); checks are judged on the point estimate.")
+            f"({c.baseline}); checks are judged on the point estimate.{copying}")
 
 
 def markdown_report(c: Comparison, title: str) -> str:

@@ -19,6 +19,7 @@ from typing import Any, Iterable
 import pandas as pd
 import yaml
 
+from trident.baseline import LABEL as RETRIEVAL, ROLE as BASELINE_ROLE
 from trident.errors import RunDirError
 from trident.metrics import REPORTED_KEYS
 from trident.rundir import RunDir, Summary, read_summary
@@ -226,12 +227,16 @@ def load_run_dir(run_dir: str | Path, label: str | None = None, seed: int | None
             run.problems.append(f"{name}: {exc}; the run counts as unfinished")
     else:
         run.problems.append(f"{name}: summary.json is missing: the run did not finish; its metrics are n/a")
+    if summary is not None and summary.role == BASELINE_ROLE:
+        label = RETRIEVAL  # whatever loss its config names, it trained nothing
     if label is None:
         run.label = label_from_components((cfg.get("loss") or {}).get("components") or {},
                                           fallback_label(cfg.get("name"), name))
-    if seed is None and cfg.get("seed") is not None:
+    else:
+        run.label = label
+    if seed is None and cfg.get("seed") is not None and run.label != RETRIEVAL:
         run.seed = int(cfg["seed"])
-    run.beta = _config_beta(cfg, summary)
+    run.beta = None if run.label == RETRIEVAL else _config_beta(cfg, summary)
     if summary is not None:
         run.finished = True
         run.metrics = {k: float(v) for k, v in (summary.val_metrics or {}).items()
@@ -242,7 +247,9 @@ def load_run_dir(run_dir: str | Path, label: str | None = None, seed: int | None
         if summary.completed is False:
             run.problems.append(f"{name}: summary.json says the run stopped early "
                                 f"(global_step {summary.global_step} of {summary.max_steps})")
-    run.steps, problems = read_step_metrics(paths.step_metrics, name, run.global_step)
+    # a baseline trains nothing: no step history to miss
+    run.steps, problems = (None, []) if run.label == RETRIEVAL else read_step_metrics(paths.step_metrics, name,
+                                                                                      run.global_step)
     run.problems += problems
     if run.steps is not None:
         run.nonfinite_logged = run.steps.attrs.get("nonfinite_loss")
@@ -304,6 +311,7 @@ def runs_from_study(study, roots: Iterable[Path]) -> tuple[list[RunData], list[s
     from optuna.trial import TrialState
 
     from trident.sweeps.spec import decode_value
+    from trident.sweeps.table import BASELINE_ATTR
 
     roots = list(roots)
     runs, notes = [], []
@@ -329,4 +337,10 @@ def runs_from_study(study, roots: Iterable[Path]) -> tuple[list[RunData], list[s
                 run.problems.append(f"{run.name}: metrics taken from trial {t.number}'s attributes "
                                     "(no per-example data)")
         runs.append(run)
+    baseline = study.user_attrs.get(BASELINE_ATTR)
+    if baseline and resolve_run_dir(baseline, roots).exists():
+        runs.append(load_run_dir(resolve_run_dir(baseline, roots)))
+    elif runs:
+        notes.append(f"study {study.study_name}: no retrieval baseline run recorded (the sweep's table writes one); "
+                     "the table has no row for copying the nearest training record")
     return runs, notes

@@ -30,7 +30,7 @@ class F1Interval:
 @dataclass(frozen=True)
 class Separation:
     best: int
-    others: dict[int, tuple[float, float]]  # trial → interval of F1(best) − F1(trial)
+    others: dict[int | str, tuple[float, float]]  # trial (or baseline row) → interval of F1(best) − F1(it)
 
     @property
     def tied_with(self) -> list[int]:
@@ -51,11 +51,12 @@ def micro_f1(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
     return np.where(denom > 0, 2 * tp / np.where(denom > 0, denom, 1), 0.0)
 
 
-def bootstrap_f1(counts: dict[int, dict[str, tuple[int, int, int]]], seed: int = 0,
-                 replicates: int = REPLICATES) -> tuple[dict[int, F1Interval], np.ndarray, list[int]]:
-    """Per trial: F1 and its percentile interval; also the [trials, replicates] F1 draws (rows in
-    the returned trial order), computed on the examples every trial has predictions for."""
-    trials = sorted(counts)
+def bootstrap_f1(counts: dict[int | str, dict[str, tuple[int, int, int]]], seed: int = 0,
+                 replicates: int = REPLICATES) -> tuple[dict[int | str, F1Interval], np.ndarray, list[int | str]]:
+    """Per trial (or named row, e.g. a baseline): F1 and its percentile interval; also the
+    [trials, replicates] F1 draws (rows in the returned order: `counts`' own), computed on the
+    examples every trial has predictions for."""
+    trials = list(counts)
     ids = sorted(set.intersection(*(set(c) for c in counts.values()))) if trials else []
     if not ids:
         return {}, np.zeros((0, replicates)), trials
@@ -74,7 +75,7 @@ def bootstrap_f1(counts: dict[int, dict[str, tuple[int, int, int]]], seed: int =
     return out, draws, trials
 
 
-def separation(best: int, draws: np.ndarray, trials: list[int]) -> Separation:
+def separation(best: int, draws: np.ndarray, trials: list[int | str]) -> Separation:
     """Paired intervals of F1(best) − F1(other) for every other trial."""
     k = trials.index(best)
     tail = (1 - LEVEL) / 2 * 100

@@ -210,12 +210,12 @@ def _grid_state(study: optuna.Study) -> tuple[int, int, int]:
 def run(spec: SweepSpec, options: EngineOptions) -> int:
     """The `optuna` engine: work on the study until its budget is done, then (unless a --worker)
     print the trials table."""
-    from trident.sweeps.table import summary_text
+    from trident.sweeps.table import retrieval_baseline, summary_text
 
     study = run_worker(spec, options.storage, options.pruner, options.heartbeat_interval, options.grace_period,
                        options.seed)
     if not options.worker:
-        print(summary_text(spec, study))
+        print(summary_text(spec, study, retrieval_baseline(spec, study)))
     return 0
 
 

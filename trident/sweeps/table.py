@@ -1,6 +1,7 @@
 """The trials' table a sweep ends with, each F1 with its bootstrap interval, and the best point."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import optuna
@@ -8,25 +9,50 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from trident import metrics
-from trident.rundir import RunDir
+from trident.rundir import RunDir, read_summary
 from trident.sweeps.intervals import LEVEL, F1Interval, bootstrap_f1, read_counts, separation
 from trident.sweeps.spec import SweepSpec, decode_value
 
+from trident.baseline import LABEL as RETRIEVAL  # the baseline's row label (and bootstrap key)
 
 
 def _real_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     return [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("duplicate_of") is None]
 
 
-def f1_draws(study: optuna.Study, seed: int = 0):
-    """Bootstrap F1 of every completed trial whose run saved its validation predictions."""
-    counts = {}
+def f1_draws(study: optuna.Study, seed: int = 0, baseline: Path | None = None):
+    """Bootstrap F1 of every completed trial whose run saved its validation predictions, and of
+    the baseline run (key RETRIEVAL) when given: one paired resample for all."""
+    counts: dict = {}
     for t in _real_trials(study):
         run_dir = t.user_attrs.get("run_dir")
         predictions = RunDir(Path(run_dir)).predictions("val") if run_dir else None
         if t.state == TrialState.COMPLETE and predictions is not None and predictions.exists():
             counts[t.number] = read_counts(predictions)
+    if baseline is not None:
+        counts[RETRIEVAL] = read_counts(RunDir(baseline).predictions("val"))
     return bootstrap_f1(counts, seed)
+
+
+BASELINE_ATTR = "retrieval_run_dir"  # the study's user attribute naming its baseline run
+
+
+def retrieval_baseline(spec: SweepSpec, study: optuna.Study) -> Path | None:
+    """The retrieval baseline on the data and validation records of the first completed trial
+    (every trial of a sweep validates on the same records unless the sweep varies the data), run
+    into `<runs_dir>/<sweep>-retrieval`; None before any trial completed."""
+    from trident.baseline import run_retrieval
+    from trident.config import load_config
+
+    for t in _real_trials(study):
+        run_dir = t.user_attrs.get("run_dir")
+        if t.state == TrialState.COMPLETE and run_dir and RunDir(Path(run_dir)).config.exists():
+            cfg = load_config(RunDir(Path(run_dir)).config)
+            cfg = replace(cfg, name=spec.name, tracking=replace(cfg.tracking, trial=-1, progress=False))
+            path = Path(run_retrieval(cfg).run_dir)
+            study.set_user_attr(BASELINE_ATTR, str(path))  # where the report finds the row
+            return path
+    return None
 
 
 def values_of(t: optuna.trial.FrozenTrial) -> dict:
@@ -42,7 +68,16 @@ def _interval_text(iv: F1Interval | None) -> str | None:
 TABLE_METRICS = tuple(k for k in metrics.REPORTED_KEYS if k in ("pans", "ast_validity", "assertion_validity"))
 
 
-def trials_table(study: optuna.Study, intervals: dict[int, F1Interval] | None = None) -> pd.DataFrame:
+def _baseline_row(run_dir: Path, interval: F1Interval | None) -> dict:
+    summary = read_summary(RunDir(run_dir))
+    m = summary.val_metrics
+    return {"trial": RETRIEVAL, "state": "baseline", "f1": m.get("f1"), f"f1 {LEVEL:.0%} CI": _interval_text(interval),
+            **{k: m.get(k) for k in (*TABLE_METRICS, *metrics.EXECUTION_KEYS)},
+            "wall_time_s": summary.wall_time_s, "run_dir": str(run_dir)}
+
+
+def trials_table(study: optuna.Study, intervals: dict | None = None, baseline: Path | None = None) -> pd.DataFrame:
+    """One row per trial, and a last row for the retrieval baseline when `baseline` (its run) is given."""
     intervals = intervals or {}
     rows = []
     for t in _real_trials(study):
@@ -57,15 +92,21 @@ def trials_table(study: optuna.Study, intervals: dict[int, F1Interval] | None = 
         row["wall_time_s"] = t.user_attrs.get("wall_time_s")
         row["run_dir"] = t.user_attrs.get("run_dir")
         rows.append(row)
+    if rows and baseline is not None:
+        rows.append(_baseline_row(baseline, intervals.get(RETRIEVAL)))
     table = pd.DataFrame(rows).set_index("trial") if rows else pd.DataFrame()
     return table.drop(columns=[k for k in metrics.EXECUTION_KEYS if k in table and table[k].isna().all()])
 
 
-def summary_text(spec: SweepSpec, study: optuna.Study) -> str:
-    intervals, draws, order = f1_draws(study)
-    table = trials_table(study, intervals)
-    lines = [f"sweep {spec.name}: {len(table)} trials ({spec.metric}, {spec.goal}); "
-             f"F1 intervals: paired bootstrap over the validation examples"]
+def summary_text(spec: SweepSpec, study: optuna.Study, baseline: Path | None = None) -> str:
+    """The trials table and the best point; with `baseline` (a retrieval baseline run on the same
+    validation records) its row too, and whether the best trial beats copying."""
+    intervals, draws, order = f1_draws(study, baseline=baseline)
+    table = trials_table(study, intervals, baseline)
+    trials = len(table) - (baseline is not None and not table.empty)
+    lines = [f"sweep {spec.name}: {trials} trials ({spec.metric}, {spec.goal}); "
+             f"F1 intervals: paired bootstrap over the validation examples"
+             + (f"; row {RETRIEVAL}: copy the nearest training record's assertions (BM25)" if baseline else "")]
     if not table.empty:
         lines.append(table.to_string(float_format=lambda v: f"{v:.4f}", na_rep="n/a"))
     completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
@@ -75,9 +116,21 @@ def summary_text(spec: SweepSpec, study: optuna.Study) -> str:
         lines.append(f"best: trial {best.number}: {params} → {spec.metric}={best.value:.4f}")
         for k, v in values_of(best).items():
             lines.append(f"  as an override: --{k}={decode_value(v)}")
-        if spec.metric == "eval/f1" and best.number in order and len(order) > 1:
-            lines.append(separation_text(separation(best.number, draws, order)))
+        trial_order = [t for t in order if t != RETRIEVAL]
+        if spec.metric == "eval/f1" and best.number in trial_order and len(trial_order) > 1:
+            sep = separation(best.number, draws, order)
+            lines.append(separation_text(replace(sep, others={t: v for t, v in sep.others.items() if t != RETRIEVAL})))
+        if best.number in order and RETRIEVAL in order:
+            lines.append(baseline_text(best.number, separation(best.number, draws, order).others[RETRIEVAL]))
     return "\n".join(lines)
+
+
+def baseline_text(best: int, lead: tuple[float, float]) -> str:
+    lo, hi = lead
+    verdict = ("beats copying" if lo > 0 else "does worse than copying" if hi < 0 else
+               "cannot be told apart from copying")
+    return (f"against {RETRIEVAL}: trial {best}'s F1 lead [{lo:+.4f}, {hi:+.4f}] (paired {LEVEL:.0%} interval): "
+            f"it {verdict}")
 
 
 def separation_text(sep) -> str:
