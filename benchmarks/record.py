@@ -83,6 +83,9 @@ def _machine_line(m: dict) -> str:
 
 
 TITLES = {
+    "quality-smoke": "What the embedded default learns: make smoke",
+    "quality-beta": "What the embedded default learns: make sweep-beta",
+    "quality-before-after-smoke": "What the embedded default learns: make sweep-before-after-smoke",
     "steps": "Per optimizer step: teacher online vs cached",
     "methods": "Distillation methods per optimizer step (trident-v1 + hidden, seqkd, gkd)",
     "components": "Each loss component alone (forward + backward)",

@@ -1,6 +1,7 @@
 """The stages end to end on tiny data: teacher → distil → evaluate, files, errors, resume."""
 import csv
 import json
+import stat
 import shutil
 
 import pytest
@@ -37,6 +38,14 @@ def test_end_to_end_cli(synth_dir, tmp_path, capsys):
         assert (run / name).exists(), name
     assert list((run / "tb").glob("events.out.tfevents.*"))
     assert list((run / "wandb").glob("offline-run-*"))
+    # weights are readable like every other result file (0666 less the umask), not safetensors' 0600
+    from trident.io import current_umask
+
+    mode = 0o666 & ~current_umask()
+    weights = [run / "model" / "model.safetensors", *run.glob("checkpoints/checkpoint-*/model.safetensors"),
+               teachers[0].parent / "model" / "model.safetensors"]
+    assert len(weights) >= 3 and all(stat.S_IMODE(p.stat().st_mode) == mode for p in weights), \
+        {str(p): oct(stat.S_IMODE(p.stat().st_mode)) for p in weights}
 
     rows = _rows(run / "step_metrics.csv")
     assert [int(r["step"]) for r in rows] == [1, 2, 3, 4, 5, 6]

@@ -22,6 +22,15 @@ def current_umask() -> int:
     return mask
 
 
+def make_readable(folder: str | Path) -> None:
+    """Give the files directly in `folder` the mode a plain open() would (0666 less the umask):
+    some writers (safetensors' weights among them) leave 0600, unlike every other result file."""
+    mode = 0o666 & ~current_umask()
+    for path in Path(folder).iterdir():
+        if path.is_file() and not path.is_symlink() and (path.stat().st_mode & 0o777) != mode:
+            os.chmod(path, mode)
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from transformers import Seq2SeqTrainer
 
 from trident.data.batches import EXTRA_KEYS, TOPK_KEYS
 from trident.errors import NonFiniteTraining
+from trident.io import make_readable
 from trident.losses.multi import MultiComponentLoss
 from trident.losses.registry import BeamTargets, HiddenStates, LossInputs, StepContext, TeacherTopK
 from trident.schedules import progress_at
@@ -236,6 +237,8 @@ class TridentTrainer(Seq2SeqTrainer):
 
             state = {k: v.detach().cpu().contiguous() for k, v in self.loss_parameters.state_dict().items()}
             save_file(state, str(Path(output_dir) / LOSS_PARAMETERS_FILE))
+        if self.args.should_save and output_dir and Path(output_dir).is_dir():
+            make_readable(output_dir)  # weights 0644 like every other result file, not the writer's 0600
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None):
         super()._load_from_checkpoint(resume_from_checkpoint, model)
