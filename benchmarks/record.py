@@ -86,6 +86,7 @@ TITLES = {
     "quality-smoke": "What the embedded default learns: make smoke",
     "quality-beta": "What the embedded default learns: make sweep-beta",
     "quality-before-after-smoke": "What the embedded default learns: make sweep-before-after-smoke",
+    "curve": "Learning curve of the embedded teacher (where F1 flattens)",
     "steps": "Per optimizer step: teacher online vs cached",
     "methods": "Distillation methods per optimizer step (trident-v1 + hidden, seqkd, gkd)",
     "components": "Each loss component alone (forward + backward)",

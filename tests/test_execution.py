@@ -153,6 +153,24 @@ def test_exec_reward_scores_by_running_and_its_term_moves_the_student():
     assert sum(p.grad.abs().sum().item() for p in model.parameters() if p.grad is not None) > 0
 
 
+def test_exec_reward_pays_only_for_real_assertions_on_records_whose_reference_passes():
+    from trident.execution.reward import exec_score
+
+    record = Record("r", ADD, TEST, ["assertEquals(3, sum);"],
+                    {"executable": {"class_name": "Calc", "members": ["private int total;"]}})
+    # each of these passes when run, and asserts nothing: none is run, each scores 0
+    nothing = ["", "// nothing", ";", "int x = 1;", "assertEquals(3, sum);\nint y = 2;"]
+    scores = exec_score(nothing, [], {}, None, "cpu", records=[record] * len(nothing))
+    assert scores.tolist() == [0.0] * len(nothing)
+    # a real assertion is paid by what it checks: right 1, wrong 0, vacuous (passes, kills no mutant) 1/2
+    real = ["assertEquals(3, sum);", "assertEquals(4, sum);", "assertTrue(true);"]
+    assert exec_score(real, [], {}, None, "cpu", records=[record] * 3).tolist() == [1.0, 0.0, 0.5]
+    # a record whose own reference assertion fails is left out, as evaluation leaves it out: 0 for all
+    broken = Record("b", ADD, TEST, ["assertEquals(5, sum);"],
+                    {"executable": {"class_name": "Calc", "members": ["private int total;"]}})
+    assert exec_score(["", "assertEquals(3, sum);"], [], {}, None, "cpu", records=[broken] * 2).tolist() == [0.0, 0.0]
+
+
 def test_execution_statistics_and_their_corpus_metrics():
     import numpy as np
     from trident.analysis import stats as st
@@ -224,3 +242,18 @@ def test_running_the_validation_predictions_does_not_ask_for_another_teacher(syn
 
     assert key() == key("--eval.execute=true")
     assert key() != key("--eval.num_beams=2")
+
+
+def test_a_sweep_over_the_students_seed_shares_one_teacher(synth_dir, tmp_path):
+    from trident.config import load_run_config
+    from trident.teacher import teacher_config, teacher_key
+
+    def cfg(*extra):
+        return load_run_config(["--config", "experiments/smoke.yaml", f"--data.dir={synth_dir}", *extra])
+
+    # teacher_seed=42 makes the teacher of a seed-1 and a seed-2 student the seed-42 teacher
+    assert teacher_key(cfg("--seed=1", "--teacher_seed=42")) == teacher_key(cfg("--seed=2", "--teacher_seed=42")) \
+        == teacher_key(cfg("--seed=42"))
+    assert teacher_key(cfg("--seed=1")) != teacher_key(cfg("--seed=2"))  # without it, each seed its own teacher
+    assert teacher_config(cfg("--seed=1", "--teacher_seed=42")).seed == 42  # and the teacher trains with that seed
+    assert teacher_config(cfg("--seed=1")).seed == 1

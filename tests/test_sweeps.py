@@ -60,7 +60,11 @@ def test_sweep_files_are_valid_wandb_configs_and_map_to_their_study(name):
         if name == "beta":
             assert cfg.loss.semantic_loss_scale == float(params["loss.semantic_loss_scale"])
             assert isinstance(cfg.loss.semantic_loss_scale, float)
-            assert cfg.data.train_fraction == 0.05
+            # the whole training split, validated once on all 600 records, the teacher from the cache
+            assert cfg.data.train_fraction == 1.0 and cfg.data.max_val_records == 0
+            assert cfg.train.eval_every_epoch is False and cfg.teacher.source == "cache"
+        if name == "before-after-smoke":  # only the student's seed varies: one teacher for every trial
+            assert cfg.teacher_seed == 42 and cfg.seed == params["seed"] and cfg.eval.execute
         if name == "contrastive":
             c = cfg.loss.components["contrastive"]
             assert (c.start, c.end) == (params["loss.components.contrastive"]["start"],

@@ -245,6 +245,9 @@ class RunConfig:
     name: str = _doc("run name: outputs go to <runs_dir>/<name>", "run")
     runs_dir: str = _doc("folder holding run directories", "runs")
     seed: int = _doc("seed for data order, init and sampling", 42, between(0, 2**32 - 1))
+    teacher_seed: int | None = _doc("seed of the teacher stage alone (its init and data order); empty = `seed`. "
+                                    "A sweep over the student's seed sets it, so every trial shares one teacher",
+                                    None, between(0, 2**32 - 1))
     data: DataConfig = _doc("data", factory=DataConfig)
     model: ModelConfig = _doc("models", factory=ModelConfig)
     loss: LossConfig = _doc("distillation loss", factory=LossConfig)

@@ -172,6 +172,12 @@ def _assertions(raw_lines: list[str]) -> bool:
     return bool(raw_lines) and all(java.is_assertion_statement(line) for line in raw_lines)
 
 
+def asserts_only(text: str) -> bool:
+    """`text` holds at least one statement and every line is assertion statements only (the
+    `assertion_validity` rule for one prediction)."""
+    return _assertions(split_lines(text))
+
+
 def example_ast_valid(ex: Example) -> float:
     return float(_valid(ex.pred_raw))
 

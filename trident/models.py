@@ -21,7 +21,9 @@ from trident.errors import VocabularyMismatch
 PRESETS: dict[str, dict] = {
     "tiny-teacher": dict(d_model=128, d_ff=512, d_kv=32, num_heads=4, num_layers=3, num_decoder_layers=3,
                          dropout_rate=0.0),
-    "tiny-student": dict(d_model=64, d_ff=256, d_kv=16, num_heads=4, num_layers=2, num_decoder_layers=2,
+    # 3.7:1 in parameters with tiny-teacher at the default 2,048-token vocabulary (1.64M : 0.44M),
+    # near CodeT5+'s 770M : 220M
+    "tiny-student": dict(d_model=72, d_ff=288, d_kv=18, num_heads=4, num_layers=2, num_decoder_layers=2,
                          dropout_rate=0.0),
     "codet5p-220m-shape": dict(d_model=768, d_ff=3072, d_kv=64, num_heads=12, num_layers=12,
                                num_decoder_layers=12, vocab_size=32100, dropout_rate=0.1),

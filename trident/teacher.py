@@ -22,7 +22,13 @@ from trident.runs import Data, Timer, data_fingerprint, ensure_data, prepare_dat
 CE_ONLY = LossConfig(components={"ce": ComponentConfig(1.0, 1.0)})
 
 
+def teacher_config(cfg: RunConfig) -> RunConfig:
+    """The config the teacher stage runs with: `teacher_seed`, when set, is its seed."""
+    return cfg if cfg.teacher_seed is None else replace(cfg, seed=cfg.teacher_seed, teacher_seed=None)
+
+
 def teacher_key(cfg: RunConfig) -> str:
+    cfg = teacher_config(cfg)
     d = cfg.data
     return content_hash({
         "teacher": cfg.model.teacher, "tokenizer": cfg.model.tokenizer, "vocab_size": cfg.model.vocab_size,
@@ -73,6 +79,7 @@ def build_tokenizer(cfg: RunConfig, data: Data):
 def train_teacher(cfg: RunConfig) -> Summary:
     # The teacher sees the whole training split: `data.train_fraction` subsamples distillation
     # only (sweeps distil on 5% against the same teacher), and is not part of the teacher's key.
+    cfg = teacher_config(cfg)
     data = prepare_data(replace(cfg, data=replace(cfg.data, train_fraction=1.0)))
     out_dir = teacher_dir(cfg)
     run = RunDir(out_dir)

@@ -2,8 +2,12 @@
 
 Each text is put into its record's test and run like `trident evaluate --execute` does; its score
 is the pass-and-kill score (ExecResult.score: 0 unless the test passes, then 1/2 + 1/2 · the share
-of mutants killed). A record without an `executable` field scores 0 for its sample and its
-baseline alike, so it adds no gradient. One JVM serves the whole training process.
+of mutants killed). A text that asserts nothing scores 0 without being run: it must hold at least
+one assertion statement and nothing else (the `assertion_validity` rule), or an empty test, a
+comment or `int x = 1;` would pass and be paid for asserting nothing. A record without an
+`executable` field, or whose reference assertions do not pass (evaluation leaves those out too),
+scores 0 for its sample and its baseline alike, so it adds no gradient. One JVM serves the whole
+training process.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import torch
 
 from trident.execution.execute import Example, execute
 from trident.execution.jvm import JVM
+from trident.metrics import asserts_only
 
 _jvm: JVM | None = None
 
@@ -28,11 +33,12 @@ def _shared_jvm() -> JVM:
 def exec_score(texts, references, gold, cfg, device, records=()) -> torch.Tensor:
     rows, examples = [], []
     for i, (text, record) in enumerate(zip(texts, records)):
-        example = Example.of(record, text, f"{record.id}#{i}")
+        example = Example.of(record, text, f"{record.id}#{i}") if asserts_only(text) else None
         if example is not None:
             rows.append(i)
             examples.append(example)
     scores = torch.zeros(len(texts), device=device)
-    for i, result in zip(rows, execute(examples, jvm=_shared_jvm())):
-        scores[i] = result.score()
+    for i, result in zip(rows, execute(examples, jvm=_shared_jvm()) if examples else ()):
+        if result.executable:
+            scores[i] = result.score()
     return scores
