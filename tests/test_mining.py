@@ -303,3 +303,56 @@ def test_unreadable_files_are_named_and_the_rest_is_mined(tmp_path):
     stats = mine([tmp_path / "repo"], tmp_path / "out", MineOptions(workers=1), progress=False)
     assert stats.unusable_files == [{"file": "repo/src/test/java/Latin1Test.java", "error": "not UTF-8 text (line 2)"}]
     assert sum(stats.records.values()) == 3 and stats.java_files == 8
+
+
+def test_an_empty_tree_is_one_line_and_exit_2(tmp_path, capsys):
+    (tmp_path / "empty" / "src").mkdir(parents=True)
+    (tmp_path / "empty" / "README.md").write_text("no java here")
+    assert main(["data", "mine", str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no .java files under" in err[0] and str(tmp_path / "empty") in err[0]
+    assert not (tmp_path / "o").exists()  # nothing written
+
+
+def test_files_over_the_size_cap_are_skipped_and_counted(tmp_path):
+    write_java_tree(generate_records(3, 1), tmp_path / "repo")
+    huge = tmp_path / "repo" / "src" / "main" / "java" / "Generated.java"
+    huge.write_text("public class Generated {\n" + "".join(
+        f"    int f{i}() {{ return {i}; }}\n" for i in range(3000)) + "}\n")
+    size = huge.stat().st_size
+    stats = mine([tmp_path / "repo"], tmp_path / "out", MineOptions(workers=1, max_file_bytes=size - 1), progress=False)
+    assert stats.files_over_max_bytes == 1 and stats.java_files == 7 and sum(stats.records.values()) == 3
+    assert {"file": "repo/src/main/java/Generated.java",
+            "error": f"{size} bytes, over --max-file-bytes={size - 1}"} in stats.unusable_files
+    assert json.loads((tmp_path / "out" / "stats.json").read_text())["files_over_max_bytes"] == 1
+
+
+def test_mining_replaces_the_output_folder_whole_or_not_at_all(tmp_path, monkeypatch):
+    from trident.data.mining import miner
+
+    write_java_tree(generate_records(6, 2), tmp_path / "repo")
+    out = tmp_path / "out"
+    mine([tmp_path / "repo"], out, MineOptions(workers=1), progress=False)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert set(before) == {"train.jsonl", "val.jsonl", "test.jsonl", "stats.json"}
+
+    # a mining that dies while writing its files (here: after train.jsonl) leaves the earlier one whole
+    real = miner.atomic_write_jsonl
+    def dies_after_train(path, rows):
+        real(path, rows)
+        if path.name == "train.jsonl":
+            raise KeyboardInterrupt
+    monkeypatch.setattr(miner, "atomic_write_jsonl", dies_after_train)
+    with pytest.raises(KeyboardInterrupt):
+        mine([FIXTURE], out, MineOptions(workers=1), progress=False)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no scratch folder left
+    monkeypatch.undo()
+
+    # a finished one replaces every file, and a folder holding anything else is refused untouched
+    mine([FIXTURE], out, MineOptions(workers=1), progress=False)
+    assert json.loads((out / "stats.json").read_text())["roots"] == [str(FIXTURE)]
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="holds other files than a mining's"):
+        mine([FIXTURE], out, MineOptions(workers=1), progress=False)
+    assert (out / "notes.txt").read_text() == "mine"

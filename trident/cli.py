@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     mine.add_argument("--max-assertions", type=int, default=5, help="most assertions a record may have (default: 5)")
     mine.add_argument("--max-chars", type=int, default=10_000,
                       help="longest focal method + masked test, in characters; 0 = no limit (default: 10000)")
+    mine.add_argument("--max-file-bytes", type=int, default=4_000_000,
+                      help="skip (and count) .java files larger than this; 0 = no limit (default: 4000000)")
     mine.add_argument("--split", default="80/10/10", help="train/val/test shares (default: 80/10/10)")
     mine.add_argument("--seed", type=int, default=0, help="seed of the split (default: 0)")
     mine.add_argument("--group-by", default="auto", choices=["auto", "repo", "package", "class", "focal-class"],
@@ -180,6 +182,7 @@ def _cmd_data(args) -> int:
 
         options = MineOptions(min_assertions=args.min_assertions, max_assertions=args.max_assertions,
                               max_chars=args.max_chars, ratios=parse_ratios(args.split), seed=args.seed,
+                              max_file_bytes=args.max_file_bytes,
                               workers=args.workers, group_by=args.group_by)
         print(format_stats(mine(args.roots, args.out, options, progress=sys.stderr.isatty()), args.out))
         return 0

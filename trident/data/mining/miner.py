@@ -19,9 +19,10 @@ from trident.data.mining.focal import ClassIndex, class_signatures, focal_method
 from trident.data.mining.javafile import JavaFile, TestMethod, read_and_summarise
 from trident.data.mining.splits import SPLITS, assign
 from trident.errors import ConfigError
-from trident.io import atomic_write_json, atomic_write_jsonl
+from trident.io import atomic_write_json, atomic_write_jsonl, replacing_folder
 
 # Build output and tool folders: generated or copied sources there would duplicate the real ones.
+MINED_FILES = frozenset({"train.jsonl", "val.jsonl", "test.jsonl", "stats.json"})  # what --out holds after a mining
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "target", "build", "out", "node_modules", ".gradle", ".idea"})
 # A path part that marks a test source root (Maven/Gradle src/test/java, plain test/ or tests/ trees).
 TEST_DIRS = frozenset({"test", "tests", "androidTest", "testFixtures", "integrationTest"})
@@ -37,14 +38,15 @@ class MineOptions:
     ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0
     workers: int = 0  # 0 = one per CPU core
+    max_file_bytes: int = 4_000_000  # larger .java files are skipped (generated code, data), and counted
     group_by: str = "auto"  # auto: repo with several roots, else focal-class
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_assertions <= self.max_assertions:
             raise ConfigError(f"--min-assertions ({self.min_assertions}) must be between 0 and "
                               f"--max-assertions ({self.max_assertions})")
-        if self.max_chars < 0 or self.workers < 0:
-            raise ConfigError("--max-chars and --workers must be non-negative")
+        if self.max_chars < 0 or self.workers < 0 or self.max_file_bytes < 0:
+            raise ConfigError("--max-chars, --workers and --max-file-bytes must be non-negative")
         if self.group_by not in GROUP_BY:
             raise ConfigError(f"--group-by must be one of {', '.join(GROUP_BY)}, got {self.group_by!r}")
 
@@ -54,6 +56,7 @@ class MineStats:
     roots: list[str]
     group_by: str
     java_files: int = 0
+    files_over_max_bytes: int = 0  # skipped for --max-file-bytes (also named in unusable_files)
     unusable_files: list[dict] = field(default_factory=list)  # {"file", "error"}: parse errors, not UTF-8, unreadable
     test_methods: int = 0
     test_factories: int = 0  # @TestFactory methods, not test methods with assertions of their own
@@ -137,6 +140,11 @@ def mine(roots: list[str | Path], out_dir: str | Path, options: MineOptions = Mi
     roots = [Path(r) for r in roots]
     if Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise ConfigError(f"--out {out_dir} is a file, not a folder")
+    if Path(out_dir).is_dir():  # it is replaced whole: it may hold an earlier mining, and nothing else
+        foreign = sorted(p.name for p in Path(out_dir).iterdir() if p.name not in MINED_FILES)
+        if foreign:
+            raise ConfigError(f"--out {out_dir} holds other files than a mining's ({', '.join(foreign[:3])}"
+                              f"{', …' if len(foreign) > 3 else ''}): give a new or empty folder")
     for r in roots:
         if not r.is_dir():
             raise ConfigError(f"{r}: not a folder (give the root of a Java source tree)")
@@ -146,8 +154,20 @@ def mine(roots: list[str | Path], out_dir: str | Path, options: MineOptions = Mi
     # also keep two test classes of one focal class (FooTest, Foo_ParsingTest) on the same side.
     group_by = options.group_by if options.group_by != "auto" else ("repo" if len(roots) > 1 else "focal-class")
     stats = MineStats(roots=[str(r) for r in roots], group_by=group_by)
-    jobs = [(p, repo, p.relative_to(root).as_posix()) for root, repo in zip(roots, repos) for p in java_files(root)]
-    stats.java_files = len(jobs)
+    found = [(p, repo, p.relative_to(root).as_posix()) for root, repo in zip(roots, repos) for p in java_files(root)]
+    if not found:
+        raise ConfigError(f"no .java files under {', '.join(map(str, roots))}: nothing to mine (give the root of a "
+                          "Java source tree)")
+    jobs = []
+    for p, repo, rel in found:
+        size = p.stat().st_size if options.max_file_bytes else 0
+        if size > options.max_file_bytes:
+            stats.files_over_max_bytes += 1
+            stats.unusable_files.append({"file": f"{repo}/{rel}",
+                                         "error": f"{size} bytes, over --max-file-bytes={options.max_file_bytes}"})
+        else:
+            jobs.append((p, repo, rel))
+    stats.java_files = len(found)
     workers = options.workers or os.cpu_count() or 1
     summaries = _summaries([(p, rel) for p, _, rel in jobs], workers, progress)
     by_repo: dict[str, list[JavaFile]] = {repo: [] for repo in repos}
@@ -183,19 +203,20 @@ def mine(roots: list[str | Path], out_dir: str | Path, options: MineOptions = Mi
 
     sizes = Counter(g for g, _ in rows)
     where = assign(dict(sizes), options.ratios, options.seed)
-    out_dir = Path(out_dir)
-    for split in SPLITS:
-        records = [r for g, r in rows if where[g] == split]
-        atomic_write_jsonl(out_dir / f"{split}.jsonl", records)
-        stats.records[split] = len(records)
-        stats.groups[split] = sum(1 for g in sizes if where[g] == split)
     stats.skipped = dict(sorted(skipped.items()))
     stats.assertion_kinds = dict(sorted(kinds.items()))
     stats.frameworks = dict(sorted(frameworks.items()))
-    stats.seconds = round(time.perf_counter() - started, 3)
-    stats.files_per_second = round(stats.java_files / max(stats.seconds, 1e-9), 1)
-    stats.records_per_second = round(len(rows) / max(stats.seconds, 1e-9), 1)
-    atomic_write_json(out_dir / "stats.json", {**asdict(stats), "options": asdict(options)})
+    # The whole folder is written aside and renamed into place: a kill leaves the earlier mining whole.
+    with replacing_folder(out_dir) as tmp:
+        for split in SPLITS:
+            records = [r for g, r in rows if where[g] == split]
+            atomic_write_jsonl(tmp / f"{split}.jsonl", records)
+            stats.records[split] = len(records)
+            stats.groups[split] = sum(1 for g in sizes if where[g] == split)
+        stats.seconds = round(time.perf_counter() - started, 3)
+        stats.files_per_second = round(stats.java_files / max(stats.seconds, 1e-9), 1)
+        stats.records_per_second = round(len(rows) / max(stats.seconds, 1e-9), 1)
+        atomic_write_json(tmp / "stats.json", {**asdict(stats), "options": asdict(options)})
     return stats
 
 
