@@ -217,3 +217,43 @@ def test_the_key_digest_is_sha256_of_its_sorted_fields():
     expected = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
     key = teacher_cache.CacheKey(**{k: v for k, v in fields.items() if k != "format"})
     assert key.digest() == expected
+
+
+def _copy(cache, tmp_path, name):
+    dst = tmp_path / name
+    shutil.copytree(cache.path, dst)
+    return dst
+
+
+def test_a_cut_short_shard_is_a_one_line_error_naming_it(built, tmp_path, capsys):
+    cfg, teacher_path, tokenizer, cache = built
+    damaged = _copy(cache, tmp_path, "cut")
+    shard = damaged / "values-00000.npy"
+    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
+    with pytest.raises(teacher_cache.CacheDamaged, match=r"is damaged: values-00000\.npy cannot be read"):
+        teacher_cache.TeacherLogitCache(damaged)
+    # from the command line: one line, exit 2, the folder and the file named
+    argv = ["teacher", "--config", LEGACY, *tiny_overrides(cfg.data.dir, cfg.runs_dir), f"--teacher.cache={damaged}",
+            "--verify-cache"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(damaged) in err[0] and "values-00000.npy" in err[0]
+
+
+def test_flipped_bytes_are_found_by_the_checksum_on_first_use_and_by_verify(built, tmp_path, capsys):
+    cfg, teacher_path, tokenizer, cache = built
+    assert set(cache.checksums) == {p.name for p in cache.path.glob("*.npy")}
+    assert main(["teacher", "--config", LEGACY, *tiny_overrides(cfg.data.dir, cfg.runs_dir),
+                 f"--teacher.cache={cache.path}", "--verify-cache"]) == 0
+    assert f"{len(cache.checksums)} files match their checksums" in capsys.readouterr().out
+    damaged = _copy(cache, tmp_path, "flipped")
+    shard = damaged / "values-00000.npy"
+    data = bytearray(shard.read_bytes())
+    data[-7] ^= 0xFF  # one value's bytes, past the header: the file still opens and has its size
+    shard.write_bytes(bytes(data))
+    opened = teacher_cache.TeacherLogitCache(damaged)  # sizes are fine
+    with pytest.raises(teacher_cache.CacheDamaged, match="values-00000.npy does not have the checksum"):
+        opened.rows(opened.record_ids[0])  # the shard's first use
+    assert main(["teacher", "--config", LEGACY, *tiny_overrides(cfg.data.dir, cfg.runs_dir),
+                 f"--teacher.cache={damaged}", "--verify-cache"]) == 2
+    assert "does not have the checksum" in capsys.readouterr().err

@@ -98,6 +98,10 @@ def _parser() -> argparse.ArgumentParser:
                                  "training record, next to its logit cache (sets teacher.beams=N); `seqkd` and "
                                  "loss.semantic_reference=teacher|both read them, and a run builds them itself "
                                  "when missing. With --cache-logits both are written")
+            sp.add_argument("--verify-cache", action="store_true",
+                            help="check every file of this config's teacher-logit cache (or teacher.cache) against "
+                                 "the checksums written with it, and exit (each shard is also checked on its first "
+                                 "use in training)")
         if name == "train":
             sp.add_argument("--overwrite", action="store_true",
                             help="replace a finished run of the same name (its files are removed first)")
@@ -218,6 +222,8 @@ def _cmd_teacher(args, extra) -> int:
 
     # --beams N is teacher.beams=N resolved (and range-checked) with the rest of the config, never patched in after
     cfg = _load(args, extra, {"teacher": {"beams": args.beams}} if args.beams is not None else None)
+    if args.verify_cache:
+        return _verify_cache(cfg)
     if not args.cache_logits and args.beams is None:
         summary = train_teacher(cfg)
         print(json.dumps({"teacher": summary.run_dir, "val_metrics": summary.val_metrics}, indent=2))
@@ -237,6 +243,27 @@ def _cmd_teacher(args, extra) -> int:
         print(teacher_beams.describe(beams))
         written["beams"] = str(beams.path)
     print(json.dumps(written, indent=2))
+    return 0
+
+
+def _verify_cache(cfg) -> int:
+    from trident import teacher_cache
+    from trident.models import load_tokenizer
+    from trident.teacher import teacher_dir
+
+    if cfg.teacher.cache:
+        path = Path(cfg.teacher.cache)
+    else:
+        teacher_path = cfg.model.teacher_checkpoint or str(teacher_dir(cfg) / "model")
+        if not Path(teacher_path).exists() and not cfg.model.teacher_checkpoint:
+            raise TridentError(f"no teacher for this config yet ({teacher_path}), so no teacher-logit cache to verify")
+        tokenizer = load_tokenizer(cfg.model.tokenizer or teacher_path)
+        path = teacher_cache.default_dir(cfg, teacher_cache.key_for(cfg, teacher_path, tokenizer))
+    checked = teacher_cache.TeacherLogitCache(path).verify()
+    if not checked:
+        print(f"{path}: written before checksums were recorded; its sizes are consistent, its bytes cannot be checked")
+    else:
+        print(f"{path}: {len(checked)} files match their checksums")
     return 0
 
 

@@ -30,6 +30,7 @@ saying which field differs, when it was built for another teacher, tokenizer, da
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import sys
 from dataclasses import dataclass
@@ -50,6 +51,18 @@ UINT16_VOCAB = 1 << 16
 
 class CacheMismatch(ArtefactMismatch):
     """A teacher-logit cache that was built for something else than this run."""
+
+
+class CacheDamaged(ArtefactMismatch):
+    """A teacher-logit cache whose files are cut short or no longer what was written."""
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,12 +97,50 @@ class TeacherLogitCache:
         self.key = CacheKey(**self.meta["key"])
         self.k = int(self.meta["k"])
         self.vocab = int(self.meta["vocab"])
-        self.index = np.load(self.path / "index.npy")
+        # sha256 of every file, written when the cache was built (caches from before have none):
+        # each shard is checked on its first use, every file by `trident teacher --verify-cache`
+        self.checksums: dict[str, str] = self.meta.get("sha256") or {}
+        self._checked: set[str] = set()
+        self.index = self._load("index.npy")
         self.record_ids = json.loads((self.path / "records.json").read_text())
         self.row_of = {rid: i for i, rid in enumerate(self.record_ids)}
         shards = int(self.meta["shards"])
-        self._values = [np.load(self.path / f"values-{s:05d}.npy", mmap_mode="r") for s in range(shards)]
-        self._ids = [np.load(self.path / f"ids-{s:05d}.npy", mmap_mode="r") for s in range(shards)]
+        self._values = [self._load(f"values-{s:05d}.npy", mmap=True) for s in range(shards)]
+        self._ids = [self._load(f"ids-{s:05d}.npy", mmap=True) for s in range(shards)]
+        for shard in range(shards):  # every row the index names lies inside its shard
+            rows = self.index[self.index[:, 0] == shard]
+            end = int((rows[:, 1] + rows[:, 2]).max()) if len(rows) else 0
+            for arr, name in ((self._values[shard], "values"), (self._ids[shard], "ids")):
+                if arr.ndim != 2 or arr.shape[0] < end or arr.shape[1] != self.k:
+                    raise self._damaged(f"{name}-{shard:05d}.npy", f"holds {arr.shape} rows×k, the index needs "
+                                                                  f"({end}, {self.k})")
+
+    def _damaged(self, name: str, why: str) -> CacheDamaged:
+        return CacheDamaged(f"the teacher-logit cache {self.path} is damaged: {name} {why}; remove the folder "
+                            "to rebuild it (trident teacher --cache-logits)")
+
+    def _load(self, name: str, mmap: bool = False) -> np.ndarray:
+        try:
+            return np.load(self.path / name, mmap_mode="r" if mmap else None)
+        except FileNotFoundError:
+            raise self._damaged(name, "is missing") from None
+        except (ValueError, OSError, EOFError) as exc:  # cut short: the header promises more than the file holds
+            raise self._damaged(name, f"cannot be read ({str(exc).splitlines()[0]})") from None
+
+    def verify_file(self, name: str) -> None:
+        """Its sha256 against the one written at build time (once per file and process)."""
+        if name in self._checked or name not in self.checksums:
+            return
+        if file_sha256(self.path / name) != self.checksums[name]:
+            raise self._damaged(name, "does not have the checksum it was written with (its bytes changed)")
+        self._checked.add(name)
+
+    def verify(self) -> list[str]:
+        """Every file with a recorded checksum, checked; the names checked (empty: a cache from
+        before checksums were written)."""
+        for name in sorted(self.checksums):
+            self.verify_file(name)
+        return sorted(self.checksums)
 
     def check(self, key: CacheKey) -> None:
         """Refuse a cache built for another key, naming every field that differs."""
@@ -107,6 +158,8 @@ class TeacherLogitCache:
 
     def row_at(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         shard, start, n = (int(x) for x in self.index[row])
+        self.verify_file(f"values-{shard:05d}.npy")
+        self.verify_file(f"ids-{shard:05d}.npy")
         return self._values[shard][start:start + n], self._ids[shard][start:start + n]
 
     def rows_for(self, record_ids: Sequence[str]) -> list[int]:
@@ -226,7 +279,9 @@ def build(cfg, teacher_path: str, tokenizer, key: CacheKey, out: Path, progress:
         np.save(tmp / "index.npy", writer.index)
         (tmp / "records.json").write_text(json.dumps([r.id for r in records]))
         payload = sum(p.stat().st_size for p in tmp.glob("*-*.npy"))
+        checksums = {p.name: file_sha256(p) for p in sorted(tmp.glob("*.npy"))}
         atomic_write_json(tmp / META_FILE, {
+            "sha256": checksums,
             "key": dataclasses.asdict(key), "k": key.k, "vocab": vocab, "records": len(records), "tokens": tokens,
             "shards": writer.shard, "teacher_path": str(teacher_path),
             "teacher_parameters": sum(p.numel() for p in teacher.parameters()),
