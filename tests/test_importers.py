@@ -119,6 +119,20 @@ def test_atlas_cuts_each_input_into_masked_test_and_focal_method(atlas, tmp_path
         import_corpus("atlas", atlas, tmp_path / "strict")
 
 
+def test_atlas_undecodable_lines_are_bad_records_skipped_like_any_other(atlas, tmp_path):
+    # line 2 of the training inputs and line 1 of the eval assertions are Latin-1, not UTF-8
+    inputs = atlas / "Training" / "testMethods.txt"
+    lines = inputs.read_bytes().split(b"\n")
+    lines[1] = lines[1].replace(b"List l", b"List caf\xe9")
+    inputs.write_bytes(b"\n".join(lines))
+    (atlas / "Eval" / "assertLines.txt").write_bytes(b"assertEquals ( \"\xe9\" , x ) ;\n")
+    stats = import_corpus("atlas", atlas, tmp_path / "out", skip_bad=True)
+    assert stats.bad_records == {"no_placeholder": 1, "unbalanced_braces": 1, "not_utf8": 2}
+    assert stats.records == {"train": 1, "val": 0, "test": 1}  # the rest still imported, in step
+    with pytest.raises(BadRecord, match=r"Training/testMethods\.txt:2: not UTF-8 text"):
+        import_corpus("atlas", atlas, tmp_path / "strict")
+
+
 def test_atlas_brace_matching_ignores_literals():
     assert end_of_test_method("t ( ) { s ( \"}\" , '{' ) ; } f ( ) { }") == len("t ( ) { s ( \"}\" , '{' ) ; }")
     assert end_of_test_method("t ( ) { ") is None

@@ -62,13 +62,19 @@ def split_input(text: str, path: Path, line: int) -> tuple[str, str]:
     return test, focal
 
 
-def _lines(path: Path) -> list[str]:
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise DataError(f"{path}:{line}: not UTF-8 text") from None
+def _lines(path: Path) -> list[str | None]:
+    """The file's lines, each decoded alone (None for one that is not UTF-8): one bad line is one
+    bad record, skipped and counted under --skip-bad-records like the other importers' lines."""
+    raw = path.read_bytes().split(b"\n")
+    if raw and raw[-1] == b"":
+        raw.pop()
+    out: list[str | None] = []
+    for line in raw:
+        try:
+            out.append(line.removesuffix(b"\r").decode("utf-8"))
+        except UnicodeDecodeError:
+            out.append(None)
+    return out
 
 
 def read(source: Path, options: ImportOptions) -> Iterator[Item]:
@@ -87,6 +93,9 @@ def read(source: Path, options: ImportOptions) -> Iterator[Item]:
                             "the files must be parallel, line for line")
         for n, (text, assertion) in enumerate(zip(tests, asserts), start=1):
             try:
+                for f, value in ((inputs, text), (outputs, assertion)):
+                    if value is None:
+                        raise BadRecord(f, n, "not_utf8", "not UTF-8 text")
                 test, focal = split_input(text, inputs, n)
                 if not assertion.strip():
                     raise BadRecord(outputs, n, "empty_assertion", "empty assertion line")
