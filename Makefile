@@ -21,6 +21,9 @@ $(STAMP): pyproject.toml
 	# Chromium for the report's PNGs (kaleido) and its browser test: Debian's package, never a download.
 	command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; } \
 		|| echo "chromium not installed (needs root): report PNGs and the browser test need it"
+	# bubblewrap: the sandbox generated assertions run in (trident/execution/sandbox.py).
+	command -v bwrap >/dev/null || { apt-get update -qq && apt-get install -y -qq bubblewrap; } \
+		|| echo "bubblewrap not installed (needs root): running generated assertions needs it (or --unsafe-no-sandbox)"
 	# PostgreSQL server binaries (initdb, pg_ctl): the suite starts its own throwaway server.
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null \
 		|| { apt-get update -qq && apt-get install -y -qq postgresql; } \

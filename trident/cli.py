@@ -103,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
                                  "the checksums written with it, and exit (each shard is also checked on its first "
                                  "use in training)")
         if name == "train":
+            train_parser = sp
             sp.add_argument("--overwrite", action="store_true",
                             help="replace a finished run of the same name (its files are removed first)")
 
@@ -176,6 +177,10 @@ def _parser() -> argparse.ArgumentParser:
                                     "term level with them (by value, and by gradient norm when logged).")
     ls.add_argument("run", help="run directory (runs/<name>)")
     ls.add_argument("--window", type=int, default=50, help="steps in the running mean (default: 50)")
+    for sp in (ev, ex, train_parser):
+        sp.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="run generated assertions without the bubblewrap sandbox (only inside a disposable "
+                             "container of your own: a model's output is untrusted code)")
     return p
 
 
@@ -378,6 +383,10 @@ def _cmd_sweep(args, extra) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args, extra = _parser().parse_known_args(argv)
+    if getattr(args, "unsafe_no_sandbox", False):
+        from trident.execution.sandbox import UNSAFE_ENV
+
+        os.environ[UNSAFE_ENV] = "1"  # read where the JVM starts; subprocesses (torchrun ranks) inherit it
     try:
         if args.command == "data":
             if extra:

@@ -17,7 +17,6 @@ prediction on the mutants the reference kills, for predictions that passed.
 from __future__ import annotations
 
 import re
-import tempfile
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -118,10 +117,10 @@ def execute(examples: Sequence[Example], timeout_s: float = 2.0, mutant_timeout_
     if not examples:
         return []
     if jvm is None:
-        with JVM(timeout_s) as own:
+        with JVM(timeout_s, workdir) as own:
             return execute(examples, timeout_s, mutant_timeout_s, progress, workdir, own)
     bar = tqdm(total=4, desc="executing", unit="step", disable=not progress, leave=False)
-    with tempfile.TemporaryDirectory(prefix="trident-exec-", dir=workdir) as tmp:
+    with jvm.workspace() as tmp:  # inside the only folder the sandboxed JVM may write
         root, classes = Path(tmp), Path(tmp) / "classes"
         preps: list[_Prepared] = []
         sources: list[Path] = []

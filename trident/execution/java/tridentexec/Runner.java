@@ -35,8 +35,10 @@ import org.junit.platform.launcher.core.LauncherFactory;
 
 /**
  * One JVM for a whole batch of generated tests. Commands arrive on stdin, one per line, and each
- * answer is one tab-separated line on stdout (what the tests print goes nowhere):
+ * answer is one tab-separated line on stdout (what the tests print goes nowhere), after the nonce
+ * the first line gave:
  *
+ *   NONCE secret                         → (first line only) every answer below starts "secret\t"
  *   COMPILE classesDir sourcesListFile   → ERROR path message (per file that does not compile), then COMPILED ok failed
  *   LOAD classesDir                      → (no answer) run classes an earlier JVM compiled
  *   RUN timeoutMillis variant class…     → RESULT class method pass|fail|error|timeout message (per test
@@ -69,20 +71,34 @@ public final class Runner {
                 .addTestEngines(new org.junit.jupiter.engine.JupiterTestEngine())
                 .build());
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        // The caller's per-run secret: it starts every line this Runner prints, so a test that
+        // prints a result line of its own cannot pass it off as one. Kept in locals only.
+        String first = in.readLine();
+        if (first == null || !first.startsWith("NONCE\t")) {
+            return;
+        }
+        final String nonce = first.substring("NONCE\t".length());
         String line;
         while ((line = in.readLine()) != null) {
             String[] parts = line.split("\t");
             if (parts[0].equals("COMPILE")) {
-                compile(Paths.get(parts[1]), Files.readAllLines(Paths.get(parts[2]), StandardCharsets.UTF_8));
+                compile(nonce, Paths.get(parts[1]), Files.readAllLines(Paths.get(parts[2]), StandardCharsets.UTF_8));
             } else if (parts[0].equals("LOAD")) {  // a new JVM for classes compiled by an earlier one
                 loader = new URLClassLoader(new URL[] {Paths.get(parts[1]).toUri().toURL()}, Runner.class.getClassLoader());
             } else if (parts[0].equals("RUN")) {
-                run(launcher, Long.parseLong(parts[1]), Integer.parseInt(parts[2]),
+                run(nonce, launcher, Long.parseLong(parts[1]), Integer.parseInt(parts[2]),
                         java.util.Arrays.asList(parts).subList(3, parts.length));
             } else if (parts[0].equals("QUIT")) {
                 break;
             }
             OUT.flush();
+        }
+    }
+
+    /** One protocol line, whole (a test thread printing at the same moment cannot split it). */
+    private static void say(String nonce, String text) {
+        synchronized (OUT) {
+            OUT.println(nonce + "\t" + text);
         }
     }
 
@@ -96,7 +112,7 @@ public final class Runner {
 
     /** Compile in one javac task per core: sources are grouped by folder (one example's package),
      * so each task holds everything its files need besides the harness on the class path. */
-    private static void compile(Path classes, List<String> sources) throws Exception {
+    private static void compile(String nonce, Path classes, List<String> sources) throws Exception {
         Files.createDirectories(classes);
         int tasks = Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), 8));
         Map<String, List<String>> byFolder = new LinkedHashMap<>();
@@ -125,9 +141,9 @@ public final class Runner {
             t.join();
         }
         for (Map.Entry<String, String> e : new ArrayList<>(failed.entrySet())) {
-            OUT.println("ERROR\t" + e.getKey() + "\t" + e.getValue());
+            say(nonce, "ERROR\t" + e.getKey() + "\t" + e.getValue());
         }
-        OUT.println("COMPILED\t" + (sources.size() - failed.size()) + "\t" + failed.size());
+        say(nonce, "COMPILED\t" + (sources.size() - failed.size()) + "\t" + failed.size());
         loader = new URLClassLoader(new URL[] {classes.toUri().toURL()}, Runner.class.getClassLoader());
     }
 
@@ -189,7 +205,8 @@ public final class Runner {
      * running after `timeoutMillis` is stopped: Thread.stop throws ThreadDeath inside it, which
      * JUnit records as that test's failure before going on to the next test. */
     @SuppressWarnings("deprecation")
-    private static void run(Launcher launcher, long timeoutMillis, int variant, List<String> classes) throws Exception {
+    private static void run(String nonce, Launcher launcher, long timeoutMillis, int variant, List<String> classes)
+            throws Exception {
         Mutant.active = variant;
         AtomicReference<TestIdentifier> current = new AtomicReference<>();
         java.util.concurrent.atomic.AtomicLong startedAt = new java.util.concurrent.atomic.AtomicLong();
@@ -200,7 +217,7 @@ public final class Runner {
                 try {
                     selectors.add(DiscoverySelectors.selectClass(Class.forName(name, false, loader)));
                 } catch (Throwable t) {
-                    OUT.println("RESULT\t" + name + "\t\terror\t" + describe(t));
+                    say(nonce, "RESULT\t" + name + "\t\terror\t" + describe(t));
                 }
             }
             if (selectors.isEmpty()) {
@@ -225,10 +242,10 @@ public final class Runner {
                         String status = stopped.contains(id.getUniqueId()) ? "timeout" : ok ? "pass" : "fail";
                         String message = status.equals("timeout") ? "still running after " + timeoutMillis + " ms"
                                 : ok ? "" : result.getThrowable().map(Runner::describe).orElse("failed");
-                        OUT.println("RESULT\t" + where[0] + "\t" + where[1] + "\t" + status + "\t" + message);
+                        say(nonce, "RESULT\t" + where[0] + "\t" + where[1] + "\t" + status + "\t" + message);
                     } else if (where[0] != null && where[1].isEmpty()
                             && result.getStatus() != TestExecutionResult.Status.SUCCESSFUL) {
-                        OUT.println("RESULT\t" + where[0] + "\t\terror\t"
+                        say(nonce, "RESULT\t" + where[0] + "\t\terror\t"
                                 + result.getThrowable().map(Runner::describe).orElse("the class failed"));
                     }
                 }
@@ -254,14 +271,14 @@ public final class Runner {
                     worker.stop();
                 } catch (UnsupportedOperationException gone) {
                     String[] at = where(running);
-                    OUT.println("TIMEOUT\t" + at[0] + "\t" + at[1]);
+                    say(nonce, "TIMEOUT\t" + at[0] + "\t" + at[1]);
                     OUT.flush();
                     System.exit(3);
                 }
                 startedAt.set(System.nanoTime());  // give the stop a timeout's time to land
             }
         }
-        OUT.println("DONE");
+        say(nonce, "DONE");
     }
 
     /** {class name, method name} of a test ({class, ""} for a class container, {null, ""} otherwise). */
