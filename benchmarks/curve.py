@@ -1,7 +1,7 @@
 """Where the embedded teacher's F1 flattens: the smoke teacher trained for longer than `make
 smoke` gives it, validated after every epoch, with the minutes each epoch took.
 
-    python benchmarks/curve.py [--epochs 24] [--config experiments/smoke.yaml]
+    python benchmarks/curve.py [--epochs 15] [--config experiments/smoke.yaml]
 
 Writes the "learning curve" section of benchmarks/results.md: epoch, optimizer steps, minutes
 since the start, validation loss, F1 and exact match. Runs in a scratch folder (its own data
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--epochs", type=int, default=24)
+    p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--config", default="experiments/smoke.yaml")
     args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="trident-curve-"))

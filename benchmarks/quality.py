@@ -75,7 +75,7 @@ def smoke() -> None:
     total = sum(seconds.values())  # make smoke's own commands
     run = work / "runs" / "smoke"
     summary = json.loads((run / "summary.json").read_text())
-    teacher_summary = json.loads((Path(summary["teacher"]).parent / "summary.json").read_text())
+    teacher_summary = json.loads((work / Path(summary["teacher"]).parent / "summary.json").read_text())
     rows = []
     for who, folder, steps in (("teacher", "test-teacher", teacher_summary["global_step"]),
                                ("student", "test", summary["global_step"]), ("retrieval", "test-retrieval", 0)):

@@ -15,6 +15,8 @@ from trident.teacher import build_tokenizer
 # (config, the overrides its make target or sweep file adds)
 EMBEDDED = {
     "make smoke": ("experiments/smoke.yaml", []),
+    "make sweep-beta": ("experiments/trident-v1.yaml", ["--train.eval_every_epoch=false", "--teacher.source=cache"]),
+    "make sweep-before-after-smoke (legacy)": ("experiments/legacy.yaml", ["--teacher_seed=42", "--train.epochs=3"]),
 }
 
 

@@ -90,7 +90,7 @@ def test_hidden_projections_survive_a_sigkill_and_resume(synth_dir, tmp_path):
     saved = load_file(str(checkpoints / "checkpoint-4" / "loss_parameters.safetensors"))
     assert {k.split(".")[2] for k in saved if k.startswith("hidden.")} == {"encoder-1", "encoder-2", "decoder-1",
                                                                           "decoder-2"}
-    assert saved["hidden.maps.decoder-2.weight"].shape == (128, 64)  # tiny student 64 → tiny teacher 128
+    assert saved["hidden.maps.decoder-2.weight"].shape == (128, 72)  # tiny student 72 → tiny teacher 128
     assert main(["train", *common, "--name=cut", "--train.resume=true"]) == 0
     full, cut = _rows(runs / "full" / "step_metrics.csv"), _rows(runs / "cut" / "step_metrics.csv")
     by_step = {int(r["step"]): r for r in cut}

@@ -381,6 +381,18 @@ def _cmd_sweep(args, extra) -> int:
     return ENGINES[args.engine].load()(load_sweep(args.file), options)
 
 
+def _end_process_group() -> None:
+    """Tear down a multi-process run's process group (torchrun) before the interpreter exits:
+    left to exit-time destructors, gloo's threads can be destroyed while still joinable, and the
+    rank aborts (SIGABRT, "terminate called without an active exception") after its work is done."""
+    if "torch" not in sys.modules:
+        return
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def main(argv: list[str] | None = None) -> int:
     args, extra = _parser().parse_known_args(argv)
     if getattr(args, "unsafe_no_sandbox", False):
@@ -401,7 +413,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         handler = {"teacher": _cmd_teacher, "train": _cmd_train, "baseline": _cmd_baseline, "evaluate": _cmd_evaluate,
                    "execute": _cmd_execute}[args.command]
-        return handler(args, extra)
+        try:
+            return handler(args, extra)
+        finally:
+            _end_process_group()
     except NonFiniteTraining as exc:
         print(f"trident: training stopped: {exc}", file=sys.stderr)
         return 3

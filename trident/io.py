@@ -59,16 +59,22 @@ def atomic_write_jsonl(path: str | Path, rows: Iterable[dict]) -> None:
     atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
+def scratch_beside(out: Path) -> Path:
+    """An empty folder beside `out`, this process's own (`.<name>.tmp-<pid>`), to write `out` in."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    return tmp
+
+
 @contextmanager
 def replacing_folder(out: str | Path) -> Iterator[Path]:
     """A scratch folder beside `out` to write the whole of `out` in; when the block ends it takes
     `out`'s place (an earlier `out` is moved aside first and removed after), and when the block
     raises, or the process dies, `out` is untouched: never a mix of the new files and the old."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    tmp = scratch_beside(out)
     try:
         yield tmp
     except BaseException:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable, ClassVar, Iterator, Sequence
 
 from trident.errors import TridentError
+from trident.io import scratch_beside
 
 
 class ArtefactMismatch(TridentError):
@@ -134,10 +135,7 @@ def writing(out: Path) -> Iterator[Path]:
     """An empty folder beside `out`, this process's own, to write `out` in: renamed to `out`
     when the block ends, removed when it raises. When another process published the same key
     first (the rename fails on its non-empty folder), its copy is kept."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    tmp = scratch_beside(out)
     try:
         yield tmp
         try:

@@ -94,7 +94,12 @@ def trials_table(study: optuna.Study, intervals: dict | None = None, baseline: P
         rows.append(row)
     if rows and baseline is not None:
         rows.append(_baseline_row(baseline, intervals.get(RETRIEVAL)))
-    table = pd.DataFrame(rows).set_index("trial") if rows else pd.DataFrame()
+    if not rows:
+        return pd.DataFrame()
+    # Parameters keep their own type (β 7 prints as 7, not 7.0000, beside the baseline's n/a); metrics are numbers.
+    table = pd.DataFrame(rows, dtype=object).set_index("trial")
+    for k in ("f1", *TABLE_METRICS, *metrics.EXECUTION_KEYS, "wall_time_s"):
+        table[k] = pd.to_numeric(table[k])
     return table.drop(columns=[k for k in metrics.EXECUTION_KEYS if k in table and table[k].isna().all()])
 
 
