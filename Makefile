@@ -60,26 +60,26 @@ sweep-contrastive: setup
 sweep-before-after: setup
 	test -d data/synth || $(TRIDENT) data synth --out data/synth --n 6000 --seed 0
 	$(TRIDENT) sweep sweeps/before-after.yaml
-	$(PY) -m trident.analysis.report --study before-after
+	$(PY) analysis/report.py --study before-after
 
 # The before/after workflow in minutes: 2 student seeds, 3 epochs per run, one shared teacher, then the report.
 sweep-before-after-smoke: setup
 	$(TRIDENT) sweep sweeps/before-after-smoke.yaml
-	$(PY) -m trident.analysis.report --study before-after-smoke
+	$(PY) analysis/report.py --study before-after-smoke
 
 # Each distillation method against trident-v1 × 3 seeds on the full data, then the report.
 sweep-hidden sweep-seqkd sweep-gkd: sweep-%: setup
 	test -d data/synth || $(TRIDENT) data synth --out data/synth --n 6000 --seed 0
 	$(TRIDENT) sweep sweeps/$*.yaml
-	$(PY) -m trident.analysis.report --study $* --baseline trident-v1
+	$(PY) analysis/report.py --study $* --baseline trident-v1
 
 # The three methods and trident-v1 × 2 seeds, 80 steps each, then the report (minutes on 2 cores).
 sweep-methods-smoke: setup
 	$(TRIDENT) sweep sweeps/methods-smoke.yaml
-	$(PY) -m trident.analysis.report --study methods-smoke --baseline trident-v1 --out reports/methods-smoke
+	$(PY) analysis/report.py --study methods-smoke --baseline trident-v1 --out reports/methods-smoke
 
 report: setup
-	$(PY) -m trident.analysis.report $(REPORT_ARGS)
+	$(PY) analysis/report.py $(REPORT_ARGS)
 
 STUDY ?= beta
 STORAGE ?= sqlite:///sweeps/studies/$(STUDY).db

@@ -128,7 +128,7 @@ def sweep(name: str, report: bool) -> None:
     note = f"`make sweep-{name}` from nothing (teacher included): {seconds / 60:.1f} min."
     tables = []
     if report:
-        rep_s, rep = _run([sys.executable, "-m", "trident.analysis.report", "--study", name, "--no-png",
+        rep_s, rep = _run([sys.executable, str(ROOT / "analysis" / "report.py"), "--study", name, "--no-png",
                            "--out", "reports"], work)
         note += f" The report took {rep_s:.0f} s."
         tables.append({"title": "The report's table", "rows": [{"markdown": line} for line in rep.splitlines()

@@ -418,3 +418,27 @@ def test_a_study_names_its_retrieval_run_and_the_report_finds_it(tiny_runs, tmp_
                                             "--no-png", "--bootstrap=100", "--beta-storage=none",
                                             "--contrastive-storage=none", "--semantic-model=none"]))
     assert [r.split(" | ")[0] for r in _rows(rep.markdown)] == ["| legacy", "| trident (baseline)", "| retrieval"]
+
+
+def test_the_design_cards_command_runs_from_the_repository_root(tiny_runs, tmp_path):
+    """`python analysis/report.py --study …`, exactly as written, in a subprocess from the checkout."""
+    import subprocess
+    import sys
+
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    url = f"sqlite:///{tmp_path / 'small.db'}"
+    study = optuna.create_study(study_name="small", storage=url, direction="maximize")
+    grid = {"config": [f"experiments/{c}.yaml" for c in ("legacy", "trident")], "seed": [0, 1]}
+    for config, seed, name in [("legacy", 0, "legacy-s0"), ("trident", 0, "trident-s0")]:
+        _add(study, {"config": f"experiments/{config}.yaml", "seed": seed}, 0.0, {"run_dir": str(tiny_runs / name)},
+             grid)
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "analysis/report.py", "--study", "small", "--storage", url, "--out",
+                           str(tmp_path / "out"), "--no-png", "--bootstrap=50", "--semantic-model=none",
+                           "--beta-storage=none", "--contrastive-storage=none"],
+                          cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "| legacy |" in done.stdout and "| trident (baseline) |" in done.stdout
+    assert (tmp_path / "out" / "report.md").read_text() in done.stdout

@@ -1,11 +1,11 @@
 """Before/after report: every configuration of a sweep against one baseline (--baseline), ready for a PR.
 
-    python -m trident.analysis.report                                   # the newest sweeps/studies/before-after*.db
-    python -m trident.analysis.report --study before-after-smoke --storage sqlite:////tmp/ba.db
-    python -m trident.analysis.report --study methods --baseline trident-v1
-    python -m trident.analysis.report --runs runs/legacy runs/trident runs/trident-v1
-    python -m trident.analysis.report --runs runs/h-s0 runs/h-s1 runs/v1-s0 --label 'h-*=trident-v1-hidden'
-    python -m trident.analysis.report --wandb ENTITY/PROJECT --sweep SWEEP_ID
+    python analysis/report.py                                           # the newest sweeps/studies/before-after*.db
+    python analysis/report.py --study before-after-smoke --storage sqlite:////tmp/ba.db
+    python analysis/report.py --study methods --baseline trident-v1
+    python analysis/report.py --runs runs/legacy runs/trident runs/trident-v1
+    python analysis/report.py --runs runs/h-s0 runs/h-s1 runs/v1-s0 --label 'h-*=trident-v1-hidden'
+    python analysis/report.py --wandb ENTITY/PROJECT --sweep SWEEP_ID
 
 A configuration is the preset a run was trained from: the stem of the config file a sweep's
 `config` parameter names (legacy, trident, trident-v1, trident-v1-hidden, ...), whatever the
@@ -200,7 +200,7 @@ def build_report(args: argparse.Namespace, out_stream=None, err_stream=None) -> 
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m trident.analysis.report", description=__doc__.split("\n\n")[0],
+    p = argparse.ArgumentParser(prog="python analysis/report.py", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_mutually_exclusive_group()
     src.add_argument("--study", help="Optuna study name (default: the newest sweeps/studies/before-after*.db)")
