@@ -21,7 +21,7 @@ from trident.config import RunConfig
 from trident.data.records import PLACEHOLDER, Record
 from trident.predictions import score_predictions
 from trident.rundir import RunDir, Summary, read_summary, write_summary
-from trident.runs import Timer, library_versions, limit_val, load_records, start_run
+from trident.runs import Timer, ensure_data, library_versions, limit_val, load_records, start_run
 
 MODEL = "retrieval-bm25"
 ROLE = "baseline"  # Summary.role of a baseline run (a model run's is "teacher" or "student")
@@ -112,8 +112,6 @@ def run_retrieval(cfg: RunConfig, splits: Sequence[str] = (), execute: bool | No
     `<runs_dir>/<name>-retrieval`: summary.json (val_metrics), eval/<split>/{predictions.jsonl,
     metrics.json}, and execution results where records are executable and `execute` (default:
     eval.execute) asks for them. A run there is replaced: the baseline is deterministic and costs seconds."""
-    from trident.runs import ensure_data
-
     execute = cfg.eval.execute if execute is None else execute
     run_cfg = replace(cfg, name=baseline_name(cfg))
     run = RunDir(run_cfg.run_dir)
