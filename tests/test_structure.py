@@ -118,3 +118,40 @@ def test_no_module_reaches_into_another_modules_private_attributes():
             if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
                     and node.attr.startswith("_") and not node.attr.startswith("__")):
                 raise AssertionError(f"{name} uses {node.value.id}.{node.attr}")
+
+
+REGISTRIES = {  # module: the registries it holds
+    "trident.losses.registry": ["COMPONENTS", "REWARDS"],
+    "trident.schedules": ["SCHEDULES"],
+    "trident.sweeps.distributions": ["KINDS"],
+    "trident.sweeps.registry": ["ENGINES"],
+    "trident.data.importers.registry": ["IMPORTERS"],
+}
+
+
+def _registered(imports: list[str], shown: list[str]) -> dict:
+    """The names in the registries of the modules `shown` after a fresh interpreter imports
+    only `imports` (and `shown`, which import nothing of each other's)."""
+    import json
+    import subprocess
+    import sys
+
+    probe = "; ".join([*(f"import {m}" for m in [*imports, *shown]), "import json, sys",
+                       f"regs = {({m: REGISTRIES[m] for m in shown})!r}",
+                       "print(json.dumps({m + '.' + r: sorted(getattr(sys.modules[m], r))"
+                       " for m, rs in regs.items() for r in rs}))"])
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          cwd=ROOT.parent)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_every_registry_is_complete_whoever_imports_it_first():
+    """A test file run alone imports one registry and nothing else: the built-ins must be there
+    already, not registered later by some other module's import (test_rewards once failed alone)."""
+    everything = _registered(["trident.cli", "trident.losses.multi", "trident.trainer"], list(REGISTRIES))
+    assert everything["trident.losses.registry.REWARDS"] and everything["trident.losses.registry.COMPONENTS"]
+    for module, names in REGISTRIES.items():
+        alone = _registered([], [module])
+        for name in names:
+            key = f"{module}.{name}"
+            assert alone[key] == everything[key], key
