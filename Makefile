@@ -5,7 +5,7 @@ TRIDENT := $(PY) -m trident
 STAMP   := $(VENV)/.installed
 SMOKE   := experiments/smoke.yaml
 
-.PHONY: setup test smoke bench sweep-beta sweep-contrastive sweep-before-after sweep-before-after-smoke sweep-hidden sweep-seqkd sweep-gkd sweep-methods-smoke report dashboard clean
+.PHONY: setup test docs smoke bench sweep-beta sweep-contrastive sweep-before-after sweep-before-after-smoke sweep-hidden sweep-seqkd sweep-gkd sweep-methods-smoke report dashboard clean
 
 setup: $(STAMP)
 
@@ -38,6 +38,11 @@ $(STAMP): pyproject.toml
 test: setup
 	$(PY) -m pytest -q -n 2 tests
 
+# The manual (docs/, mkdocs.yml) as a site in site/; --strict fails on a broken link or anchor.
+# NO_MKDOCS_2_WARNING silences Material's banner about its successor, printed on every build.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
 # teacher, student and the retrieval baseline on the test split, their assertions compiled and run
 smoke: setup
 	test -d data/synth || $(TRIDENT) data synth --out data/synth --n 6000 --seed 0
@@ -48,7 +53,8 @@ smoke: setup
 clean:
 	rm -rf runs data/synth data/smoke data/smoke-ba sweeps/studies reports
 
-# The main job: β ∈ {3, 5, 7} for trident-v1 on the synthetic corpus (Optuna, embedded study file).
+# The main job: β ∈ {3, 5, 7} for trident-v1 on the synthetic corpus (Optuna; the study is a local SQLite file,
+# sweeps/studies/beta.db, which the sweep creates and git ignores).
 sweep-beta: setup
 	test -d data/synth || $(TRIDENT) data synth --out data/synth --n 6000 --seed 0
 	$(TRIDENT) sweep sweeps/beta.yaml
@@ -62,7 +68,8 @@ sweep-before-after: setup
 	$(TRIDENT) sweep sweeps/before-after.yaml
 	$(PY) analysis/report.py --study before-after
 
-# The before/after workflow in minutes: 2 student seeds, 3 epochs per run, one shared teacher, then the report.
+# The before/after workflow, short: 2 student seeds, 3 epochs per run, one shared teacher, then the report
+# (measured durations: docs/performance.md, "Timings").
 sweep-before-after-smoke: setup
 	$(TRIDENT) sweep sweeps/before-after-smoke.yaml
 	$(PY) analysis/report.py --study before-after-smoke
@@ -73,7 +80,7 @@ sweep-hidden sweep-seqkd sweep-gkd: sweep-%: setup
 	$(TRIDENT) sweep sweeps/$*.yaml
 	$(PY) analysis/report.py --study $* --baseline trident-v1
 
-# The three methods and trident-v1 × 2 seeds, 80 steps each, then the report (minutes on 2 cores).
+# The three methods and trident-v1 × 2 seeds, 80 steps each, then the report (durations: docs/performance.md, "Timings").
 sweep-methods-smoke: setup
 	$(TRIDENT) sweep sweeps/methods-smoke.yaml
 	$(PY) analysis/report.py --study methods-smoke --baseline trident-v1 --out reports/methods-smoke
