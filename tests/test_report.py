@@ -15,6 +15,7 @@ from trident.analysis import stats as st
 from trident.analysis.figures import browser_path
 from trident.analysis.report import build_report, parser
 from conftest import tiny_overrides
+from report_helpers import by_row, column, md_tables
 from trident import metrics as tm
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -112,8 +113,14 @@ def _run_dirs(root: Path) -> list[str]:
     return [str(root / n) for n in ("legacy-s0", "legacy-s1", "trident-s0", "v1-s0")]
 
 
+# 12.4 [10.4, 14.2]: a metric with its interval, on one line (semantic similarity, a cosine, may dip below 0)
+VALUE = r"-?\d+\.\d \[-?\d+\.\d, -?\d+\.\d\]"
+DELTA = r"[+-]\d+\.\d\d \[[+-]\d+\.\d\d, [+-]\d+\.\d\d\]"  # +2.35 [+0.40, +4.10]
+
+
 def _rows(markdown: str) -> list[str]:
-    return [line for line in markdown.splitlines() if line.startswith("| ") and not line.startswith("| configuration")]
+    """The rows of the metrics table, top to bottom."""
+    return column(markdown, "Validation metrics (")
 
 
 @pytest.fixture(scope="module")
@@ -123,23 +130,55 @@ def full_report(tiny_runs, tmp_path_factory):
 
 
 def test_runs_mode_table_html_and_pngs(full_report):
+    import re
+
     rep = full_report
-    rows = _rows(rep.markdown)
-    assert [r.split(" | ")[0] for r in rows] == ["| legacy", "| trident (baseline)", "| trident-v1 (β=5)"]
-    legacy = rows[0].split(" | ")
-    assert legacy[1] == "0, 1"  # both seeds pooled into one row
-    header = next(line for line in rep.markdown.splitlines() if line.startswith("| configuration"))
-    for column in ("F1", "PANS", "AST validity", "exact match", "semantic sim.", "BLEU", "wall time (× baseline)",
-                   "NaN/Inf steps", "ΔF1 ≥ +0.50", "AST ≥ baseline", "wall ≤ 1.10×", "no NaN/Inf steps"):
-        assert f" {column} |" in header, column
-    for row in rows:
-        assert " [" in row and "], " not in row.split(" | ")[2][:3]  # an interval in the metric cells
-        assert "n/a" not in row.split(" | ")[2]
-        assert ("✔" in row) or ("✘" in row)
-    assert "Δ " in rows[2] and "Δ " not in rows[1]  # Δ against the baseline, not on the baseline
+    # The teacher the runs were distilled from is a row of its own, after the configurations.
+    assert _rows(rep.markdown) == ["legacy", "trident (baseline)", "trident-v1 (β=5)", "teacher"]
+    tables = md_tables(rep.markdown)
+    values = by_row(rep.markdown, "Validation metrics (")
+    assert values["legacy"]["seeds"] == "2"  # both seeds pooled into one row: a count
+    assert [values[r]["seeds"] for r in _rows(rep.markdown)[1:]] == ["1", "1", "1"]
+    assert "seed values: legacy 0, 1; trident 42; trident-v1 (β=5) 42; teacher 42" in rep.markdown
+    more = by_row(rep.markdown, "Validation metrics, continued (2/2)")
+    # Seven metrics: two tables of four and three (none wider than five, none left with one).
+    assert list(next(iter(values.values()))) == ["configuration", "seeds", "F1", "PANS", "AST validity",
+                                                  "assertion validity"]
+    assert list(next(iter(more.values()))) == ["configuration", "exact match", "semantic sim.", "BLEU"]
+    # No run was executed: those columns are left out, and a note says so.
+    assert "not in the tables: compile rate, pass rate, mutation score (n/a in every row; the execution " \
+           "metrics need runs trained with eval.execute)" in rep.markdown
+    for label in _rows(rep.markdown):  # every metric cell one line: the value with its interval
+        for column_name, cell in [*values[label].items(), *more[label].items()]:
+            if column_name not in ("configuration", "seeds"):
+                assert re.fullmatch(VALUE, cell), (label, column_name, cell)
+    # Δs in a table of their own with the same rows, less the baseline's.
+    deltas = by_row(rep.markdown, "Δ against the baseline, trident (")
+    more_deltas = by_row(rep.markdown, "Δ against the baseline, continued (2/2)")
+    assert list(deltas) == list(more_deltas) == ["legacy", "trident-v1 (β=5)", "teacher"]
+    assert list(deltas["legacy"]) == ["configuration", "Δ F1", "Δ PANS", "Δ AST validity", "Δ assertion validity"]
+    assert list(more_deltas["legacy"]) == ["configuration", "Δ exact match", "Δ semantic sim.", "Δ BLEU"]
+    for label in deltas:
+        for column_name, cell in [*deltas[label].items(), *more_deltas[label].items()]:
+            if column_name != "configuration":
+                assert re.fullmatch(DELTA, cell), (label, column_name, cell)
+    checks = by_row(rep.markdown, "Cost and checks")
+    assert list(checks["legacy"]) == ["configuration", "wall time (× baseline)", "NaN/Inf steps", "ΔF1 ≥ +0.50",
+                                      "AST ≥ baseline", "wall ≤ 1.10×", "no NaN/Inf steps"]
+    for label in ("legacy", "trident-v1 (β=5)"):
+        judged = [cell for name, cell in checks[label].items() if name.startswith(("ΔF1", "AST", "wall ≤", "no "))]
+        assert len(judged) == 4 and all(cell[0] in "✔✘" for cell in judged), judged
+    assert checks["teacher"]["ΔF1 ≥ +0.50"] == checks["teacher"]["no NaN/Inf steps"] == "n/a"  # not judged
+    assert set(tables) == {"Validation metrics (points, 95% interval)", "Validation metrics, continued (2/2)",
+                           "Δ against the baseline, trident (points, paired 95% interval)",
+                           "Δ against the baseline, continued (2/2)", "Cost and checks (judged on the point estimate)"}
     assert "trident-v1 (β=5) has 1 seed: the interval covers example sampling only" in rep.markdown
     assert rep.markdown_path.read_text() == rep.markdown
     html = rep.html_path.read_text()
+    for key in ("metrics", "metrics-2", "deltas", "deltas-2", "checks"):
+        assert f'<table class="comparison" id="{key}">' in html
+    tables_html = html[html.index('<div id="comparison">'):html.index("</div>", html.index('<div id="comparison">'))]
+    assert "<br>" not in tables_html  # one line per cell
     assert rep.figure_keys and {"metrics", "loss-raw", "loss-weighted", "weights", "wall-time"} <= set(rep.figure_keys)
     for key in rep.figure_keys:
         assert f'id="fig-{key}"' in html
@@ -162,6 +201,14 @@ def test_estimates_are_the_runs_own_metrics(full_report, tiny_runs):
         assert legacy.cells[metric].value == pytest.approx(expected, abs=1e-9), metric
         assert legacy.cells[metric].lo <= legacy.cells[metric].value + 1e-12 <= legacy.cells[metric].hi + 2e-12
     assert 0 < legacy.cells["semantic"].value <= 1
+    # The teacher's row is its own run's metrics (not pooled into legacy, whose loss its config names).
+    teacher = c.row("teacher")
+    (teacher_dir,) = tiny_runs.glob("teacher-*")
+    assert teacher.kind == "teacher" and [r.run_dir for r in teacher.runs] == [teacher_dir]
+    assert len(legacy.runs) == 2
+    teacher_f1 = json.loads((teacher_dir / "summary.json").read_text())["val_metrics"]["f1"]
+    assert teacher.cells["f1"].value == pytest.approx(teacher_f1, abs=1e-9)
+    assert teacher.checks == {"nonfinite": None} and teacher.wall_ratio is None
 
 
 def test_html_renders_in_headless_chromium(full_report, tmp_path):
@@ -216,10 +263,17 @@ def test_gaps_are_named_marked_and_never_filled(tiny_runs, tmp_path):
     assert "legacy-s0: step_metrics.csv has 5 rows but summary.json says global_step=6" in messages
     assert "v1-s0: summary.json is missing" in messages
     assert "trident-s0: eval/val/predictions.jsonl is missing" in messages
-    v1 = next(r for r in _rows(rep.markdown) if r.startswith("| trident-v1"))
-    cells = v1.strip("| ").split(" | ")
-    # Every metric, wall time and the checks that need them: n/a (its step log still counts NaN/Inf).
-    assert cells[2:9] == ["n/a"] * 7, cells
+    # Every metric, every Δ, wall time and the checks that need them: n/a (its step log still counts NaN/Inf).
+    v1 = {**by_row(rep.markdown, "Validation metrics (")["trident-v1 (β=5)"],
+          **by_row(rep.markdown, "Validation metrics, continued")["trident-v1 (β=5)"]}
+    assert v1 == {"configuration": "trident-v1 (β=5)", "seeds": "0", "F1": "n/a", "PANS": "n/a", "AST validity": "n/a",
+                  "assertion validity": "n/a", "exact match": "n/a", "semantic sim.": "n/a", "BLEU": "n/a"}, v1
+    deltas = {**by_row(rep.markdown, "Δ against the baseline, trident (")["trident-v1 (β=5)"],
+              **by_row(rep.markdown, "Δ against the baseline, continued")["trident-v1 (β=5)"]}
+    assert set(deltas.values()) == {"trident-v1 (β=5)", "n/a"} and len(deltas) == 8
+    assert by_row(rep.markdown, "Cost and checks")["trident-v1 (β=5)"] == {
+        "configuration": "trident-v1 (β=5)", "wall time (× baseline)": "n/a", "NaN/Inf steps": "0",
+        "ΔF1 ≥ +0.50": "n/a", "AST ≥ baseline": "n/a", "wall ≤ 1.10×": "n/a", "no NaN/Inf steps": "✔ 0 vs ≤ 0"}
     assert "trident-v1 (β=5): no finished run (v1-s0); its cells are n/a" in rep.markdown
     html = rep.html_path.read_text()
     assert 'class="warning" id="data-gaps"' in html
@@ -273,8 +327,7 @@ def test_study_mode_with_beta_and_contrastive_studies(tiny_runs, tmp_path):
             "--bootstrap=100", f"--beta-storage=sqlite:///{tmp_path / 'beta.db'}",
             f"--contrastive-storage=sqlite:///{tmp_path / 'c.db'}", "--semantic-model=none"]
     rep = build_report(parser().parse_args(argv))
-    assert [r.split(" | ")[0] for r in _rows(rep.markdown)] == ["| legacy", "| trident (baseline)",
-                                                                 "| trident-v1 (β=5)"]
+    assert _rows(rep.markdown) == ["legacy", "trident (baseline)", "trident-v1 (β=5)", "teacher"]
     assert {"beta", "contrastive", "history-before-after-test", "importance-before-after-test",
             "history-beta", "importance-beta"} <= set(rep.figure_keys)
     heat = rep.figures.figures["contrastive"][1].data[0]
@@ -374,12 +427,14 @@ def retrieval_run(tiny_runs):
 def test_the_retrieval_run_is_a_row_of_its_own_last_and_unjudged(tiny_runs, retrieval_run, tmp_path):
     rep = build_report(_args("--runs", *_run_dirs(tiny_runs), str(retrieval_run), "--out", str(tmp_path),
                              "--no-png", "--semantic-model=none"))
-    rows = _rows(rep.markdown)
-    assert [r.split(" | ")[0] for r in rows] == ["| legacy", "| trident (baseline)", "| trident-v1 (β=5)",
-                                                 "| retrieval"]
-    cells = rows[3].split(" | ")
-    assert cells[1] == "n/a"  # no seed: it trained nothing
-    assert cells[-4:] == ["n/a", "n/a", "n/a", "✔ 0 vs ≤ 0 |"]  # ΔF1, AST and wall checks do not apply to copying
+    assert _rows(rep.markdown) == ["legacy", "trident (baseline)", "trident-v1 (β=5)", "teacher", "retrieval"]
+    assert by_row(rep.markdown, "Validation metrics (")["retrieval"]["seeds"] == "n/a"  # no seed: it trained nothing
+    assert list(by_row(rep.markdown, "Δ against the baseline, trident (")) == ["legacy", "trident-v1 (β=5)",
+                                                                               "teacher", "retrieval"]
+    checks = by_row(rep.markdown, "Cost and checks")["retrieval"]
+    # No check applies to copying: no ✔ or ✘ (its NaN/Inf count is shown, not judged).
+    assert checks == {"configuration": "retrieval", "wall time (× baseline)": "n/a (0 s)", "NaN/Inf steps": "0",
+                      "ΔF1 ≥ +0.50": "n/a", "AST ≥ baseline": "n/a", "wall ≤ 1.10×": "n/a", "no NaN/Inf steps": "n/a"}
     row = rep.comparison.row("retrieval")
     summary = json.loads((retrieval_run / "summary.json").read_text())
     assert row.cells["f1"].value == pytest.approx(summary["val_metrics"]["f1"])
@@ -417,7 +472,7 @@ def test_a_study_names_its_retrieval_run_and_the_report_finds_it(tiny_runs, tmp_
     rep = build_report(parser().parse_args(["--study", "ba-retrieval", "--storage", url, "--out", str(tmp_path / "o"),
                                             "--no-png", "--bootstrap=100", "--beta-storage=none",
                                             "--contrastive-storage=none", "--semantic-model=none"]))
-    assert [r.split(" | ")[0] for r in _rows(rep.markdown)] == ["| legacy", "| trident (baseline)", "| retrieval"]
+    assert _rows(rep.markdown) == ["legacy", "trident (baseline)", "teacher", "retrieval"]
 
 
 def test_the_design_cards_command_runs_from_the_repository_root(tiny_runs, tmp_path):

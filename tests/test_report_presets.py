@@ -2,15 +2,13 @@
 by --baseline: trident-v1 against trident-v1-hidden / -seqkd / -gkd, built without training."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-import yaml
 
+from report_helpers import N, by_row, column, make_run
 from trident.analysis.report import ReportError, build_report, main, parser
 from trident.analysis.sources import RunData, label_from_components, load_run_dir
-from trident.rundir import RunDir, Summary, write_summary
 
 V1 = {"focal": {"start": 0.5, "end": 0.3}, "jsd": {"start": 0.3, "end": 0.4},
       "semantic": {"start": 0.2, "end": 0.3}, "pans": {"start": 0.05, "end": 0.1},
@@ -21,9 +19,6 @@ COMPONENTS = {
     "trident-v1-seqkd": {**V1, "seqkd": {"start": 0.2, "end": 0.2}},
     "trident-v1-gkd": {k if k != "jsd" else "gkd": v for k, v in V1.items()},  # gkd takes jsd's place
 }
-N = 10  # validation examples; example i's reference is one line, `assertEquals(i, result);`
-REFS = [[f"assertEquals({i}, result);"] for i in range(N)]
-
 # (preset, seed) -> (examples predicted exactly, examples predicted as a line that does not parse,
 # wall time). Every other example gets a valid but wrong line (`assertEquals(i + 100, result);`),
 # so each example holds one reference line and one predicted line: a right one is a true
@@ -34,45 +29,6 @@ PLAN = {
     ("trident-v1-seqkd", 0): (5, 0, 100.0), ("trident-v1-seqkd", 1): (6, 0, 110.0),    # F1 0.50, 0.60
     ("trident-v1-gkd", 0): (6, 0, 105.0), ("trident-v1-gkd", 1): (6, 1, 105.0),        # F1 0.60, 0.60; AST 1, 0.9
 }
-
-
-def _predictions(right: int, broken: int) -> list[str]:
-    out = []
-    for i in range(N):
-        if i < right:
-            out.append(f"assertEquals({i}, result);")
-        elif i >= N - broken:
-            out.append(f"assertEquals({i}, result")  # not a statement: AST-invalid, and wrong
-        else:
-            out.append(f"assertEquals({i + 100}, result);")
-    return out
-
-
-def make_run(root: Path, name: str, components: dict, seed: int, right: int, broken: int, wall: float,
-             cfg_name: str | None = None, beta: float = 5) -> Path:
-    """A finished run directory as `trident train` leaves it (config, summary, step log, predictions)."""
-    run = RunDir(root / name)
-    (run.root / "eval" / "val").mkdir(parents=True)
-    cfg = {"name": cfg_name or name, "seed": seed,
-           "loss": {"components": components, "semantic_loss_scale": beta}}
-    run.config.write_text(yaml.safe_dump(cfg))
-    preds = _predictions(right, broken)
-    with run.predictions("val").open("w") as fh:
-        for i, (p, r) in enumerate(zip(preds, REFS)):
-            fh.write(json.dumps({"id": str(i), "prediction": p, "references": r}) + "\n")
-    comps = sorted(components)
-    lines = [",".join(["step", "loss_total", *(f"{c}/raw" for c in comps)])]
-    lines += [",".join([str(s), str(2.0 - 0.1 * s), *("1.0" for _ in comps)]) for s in (1, 2, 3)]
-    run.step_metrics.write_text("\n".join(lines) + "\n")
-    f1 = right / N
-    write_summary(run, Summary(
-        name=name, val_metrics={"f1": f1, "exact_match": f1, "pans": 0.5, "ast_validity": 1 - broken / N,
-                                "assertion_validity": 1 - broken / N, "bleu": 0.5},
-        train_runtime_s=wall, train_samples_per_second=1.0, global_step=3, max_steps=3, completed=True,
-        train_records=100, val_records=N, bad_records={}, truncation={}, nonfinite_skipped=0, wandb_run_id=None,
-        sweep=None, trial=None, semantic_auto_beta=None, versions={}, role="student", model="tiny-student",
-        run_dir=str(run.root), wall_time_before_resume_s=0.0, wall_time_s=wall))
-    return run.root
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +45,8 @@ def _args(*argv: str):
 
 
 def _first_cells(markdown: str) -> list[str]:
-    return [line.split(" | ")[0][2:] for line in markdown.splitlines()
-            if line.startswith("| ") and not line.startswith("| configuration")]
+    """The rows of the metrics table, top to bottom."""
+    return column(markdown, "Validation metrics (")
 
 
 ROWS = ["trident-v1 (β=5) (baseline)", "trident-v1-gkd (β=5)", "trident-v1-hidden (β=5)", "trident-v1-seqkd (β=5)"]
@@ -115,11 +71,23 @@ def _check_against_trident_v1(rep) -> None:
     assert hidden.wall_ratio == pytest.approx(125 / 105)
     assert seqkd.checks == {"nonfinite": True, "f1": False, "ast": True, "wall": True}
     assert gkd.checks == {"nonfinite": True, "f1": True, "ast": False, "wall": True}
-    rows = {line.split(" | ")[0][2:]: line for line in rep.markdown.splitlines() if line.startswith("| trident")}
-    assert "Δ +20.00 [" in rows["trident-v1-hidden (β=5)"] and "✔ +20.00 vs +0.50" in rows["trident-v1-hidden (β=5)"]
-    assert "✘ 1.19× vs 1.10×" in rows["trident-v1-hidden (β=5)"]
-    assert "✘ -5.00 vs +0.00" in rows["trident-v1-gkd (β=5)"]
-    assert rows["trident-v1 (β=5) (baseline)"].count("— (baseline)") == 3
+    # The Δ table has every row but the baseline's, in the same order; one line per cell.
+    deltas = by_row(rep.markdown, "Δ against the baseline, trident-v1 (β=5)")
+    assert list(deltas) == ROWS[1:]
+    assert deltas["trident-v1-hidden (β=5)"]["Δ F1"].startswith("+20.00 [")
+    assert deltas["trident-v1-seqkd (β=5)"]["Δ F1"].startswith("+0.00 [")
+    assert deltas["trident-v1-gkd (β=5)"]["Δ AST validity"].startswith("-5.00 [")
+    values = by_row(rep.markdown, "Validation metrics (")
+    assert values["trident-v1 (β=5) (baseline)"]["F1"].startswith("55.0 [")
+    assert values["trident-v1-hidden (β=5)"]["F1"].startswith("75.0 [")
+    assert [row["seeds"] for row in values.values()] == ["2"] * 4  # a count; the values are in the notes
+    assert "seed values: trident-v1 (β=5) 0, 1; trident-v1-gkd (β=5) 0, 1;" in rep.markdown
+    checks = by_row(rep.markdown, "Cost and checks")
+    assert checks["trident-v1-hidden (β=5)"]["ΔF1 ≥ +0.50"] == "✔ +20.00 vs +0.50"
+    assert checks["trident-v1-hidden (β=5)"]["wall ≤ 1.10×"] == "✘ 1.19× vs 1.10×"
+    assert checks["trident-v1-gkd (β=5)"]["AST ≥ baseline"] == "✘ -5.00 vs +0.00"
+    assert list(checks["trident-v1 (β=5) (baseline)"].values()).count("— (baseline)") == 3
+    assert "⚠" not in rep.markdown  # like for like: only the loss differs between these rows
 
 
 def _study(tmp_path: Path, preset_runs, name="methods-test") -> str:

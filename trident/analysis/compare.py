@@ -7,6 +7,10 @@ metric with a bootstrap interval over validation examples pooled over seeds, and
 against the baseline is paired (the same resamples for both). Where they do not (W&B runs, or runs whose
 predictions file is gone), the point is the mean of the runs' own final metrics and the
 interval comes from the seeds alone, or is absent; the notes say which.
+
+Two rows are references, not configurations: the teacher the students were distilled from and
+the retrieval baseline (copying the nearest training record). They get Δs but no checks. The
+notes also warn where the rows differ in more than their configuration (trident.analysis.differences).
 """
 from __future__ import annotations
 
@@ -16,16 +20,18 @@ from typing import Sequence
 
 import numpy as np
 
-from trident.baseline import LABEL as RETRIEVAL
+from trident.baseline import LABEL as RETRIEVAL, ROLE as BASELINE_ROLE
 from trident.metrics import EXECUTION_KEYS
 
 from trident.analysis import stats as st
-from trident.analysis.sources import BASELINE, RunData
+from trident.analysis.differences import RowRuns, differences
+from trident.analysis.sources import BASELINE, TEACHER, RunData
 
 METRIC_LABELS = {"f1": "F1", "pans": "PANS", "ast_validity": "AST validity",
                  "assertion_validity": "assertion validity", "exact_match": "exact match",
                  "semantic": "semantic sim.", "bleu": "BLEU", "compile_rate": "compile rate", "pass_rate": "pass rate",
                  "mutation_score": "mutation score"}
+REFERENCE_ROLES = (TEACHER, BASELINE_ROLE)  # Summary.role of the teacher's and the retrieval baseline's runs
 LABEL_ORDER = ("legacy", "trident", "trident-v1")  # the original presets first; any other after, by name
 
 
@@ -73,6 +79,18 @@ class ConfigRow:
     def seeds(self) -> list:
         return sorted({r.seed for r in self.used}, key=lambda s: (s is None, s))
 
+    @property
+    def kind(self) -> str:
+        """configuration, or a reference row: teacher or retrieval."""
+        if self.label == RETRIEVAL:
+            return RETRIEVAL
+        return TEACHER if self.runs and all(r.role == TEACHER for r in self.runs) else "configuration"
+
+    @property
+    def reference(self) -> bool:
+        """The teacher or the retrieval baseline: compared with, never judged."""
+        return self.kind != "configuration"
+
 
 @dataclass
 class Comparison:
@@ -97,10 +115,11 @@ def _beta_key(beta) -> tuple:
 
 def _order(runs: Sequence[RunData]) -> tuple:
     """legacy, trident, trident-v1, then every other preset by name; one preset's β values in
-    numeric order (β=3 before β=10)."""
+    numeric order (β=3 before β=10); then the teacher, and the retrieval baseline last."""
     first = runs[0]
     known = (LABEL_ORDER.index(first.label) if first.label in LABEL_ORDER else
-             len(LABEL_ORDER) + 1 if first.label == RETRIEVAL else len(LABEL_ORDER))  # the baseline row last
+             len(LABEL_ORDER) + 2 if first.label == RETRIEVAL else
+             len(LABEL_ORDER) + 1 if all(r.role == TEACHER for r in runs) else len(LABEL_ORDER))
     return (known, first.label, _beta_key(first.beta), first.display)
 
 
@@ -154,12 +173,22 @@ def _semantic_scores(runs: Sequence[RunData], model: str, notes: list[str]) -> d
 
 def _example_stats(runs: Sequence[RunData], semantic_model: str | None,
                    notes: list[str]) -> tuple[dict[str, st.ExampleStats], int]:
-    """Per-example statistics of every run with predictions, on the validation examples all of them share."""
+    """Per-example statistics of every run with predictions, on the validation examples all of them share.
+
+    A reference run (teacher, retrieval) does not narrow what the configurations share: one whose
+    predictions miss some of those examples is left out of the bootstrap (its row keeps its
+    summary's metrics, without an interval) and a note says so."""
     with_preds = [r for r in runs if r.predictions and r.metrics]
     if not with_preds:
         return {}, 0
+    configurations = [r for r in with_preds if r.role not in REFERENCE_ROLES] or with_preds
+    common = set.intersection(*({p["id"] for p in r.predictions} for r in configurations))
+    for r in [r for r in with_preds if not common <= {p["id"] for p in r.predictions}]:
+        missing = len(common - {p["id"] for p in r.predictions})
+        notes.append(f"{r.name}: its predictions miss {missing} of the {len(common)} validation examples the "
+                     "configurations share; its row has its own metrics, without an interval")
+        with_preds.remove(r)
     id_sets = [[p["id"] for p in r.predictions] for r in with_preds]
-    common = set(id_sets[0]).intersection(*map(set, id_sets[1:]))
     order = [i for i in id_sets[0] if i in common]
     for r, ids in zip(with_preds, id_sets):
         if len(ids) != len(order):
@@ -200,6 +229,8 @@ def compare(runs: Sequence[RunData], baseline: str = BASELINE, replicates: int =
         _against_baseline(row, base if base is not None and base.used else None, replicates, seed, level, thresholds)
     comparison = Comparison(rows, baseline, thresholds, notes, n, replicates if n else 0)
     _seed_notes(comparison)
+    varied = sorted({k for r in runs for k in r.params})
+    comparison.notes += differences([RowRuns(r.label, r.used, r.reference) for r in rows], varied)
     return comparison
 
 
@@ -233,7 +264,9 @@ def _estimate_row(row: ConfigRow, per_run: dict[str, st.ExampleStats], weights: 
 
 def _against_baseline(row: ConfigRow, base: ConfigRow | None, replicates: int, seed: int, level: float,
                       th: Thresholds) -> None:
-    row.checks["nonfinite"] = None if row.nonfinite is None else row.nonfinite <= th.max_nonfinite
+    # A reference row (teacher, retrieval) takes no checks, not even its own NaN/Inf count's.
+    row.checks["nonfinite"] = (None if row.nonfinite is None or row.reference else
+                               row.nonfinite <= th.max_nonfinite)
     if base is None or row is base:
         return
     for metric, cell in row.cells.items():
@@ -246,7 +279,7 @@ def _against_baseline(row: ConfigRow, base: ConfigRow | None, replicates: int, s
         else:
             lo, hi = st.seed_bootstrap_delta(cell.seed_values, b.seed_values, replicates, seed, level)
             cell.delta = st.Estimate(cell.value - b.value, lo, hi)
-    if row.label == RETRIEVAL:  # Δs say how far the baseline configuration is above copying; no checks
+    if row.reference:  # Δs say how far the baseline is above copying / below its teacher; no checks
         return
     if row.wall_time_s is not None and base.wall_time_s:
         row.wall_ratio = row.wall_time_s / base.wall_time_s
@@ -257,8 +290,12 @@ def _against_baseline(row: ConfigRow, base: ConfigRow | None, replicates: int, s
 
 
 def _seed_notes(c: Comparison) -> None:
+    seeds = [f"{row.label} {', '.join(str(s) for s in row.seeds)}" for row in c.rows
+             if row.label != RETRIEVAL and any(s is not None for s in row.seeds)]
+    if seeds:
+        c.notes.append("seed values: " + "; ".join(seeds))
     for row in c.rows:
-        if row.label == RETRIEVAL and row.used:  # deterministic, no seed: nothing to say about seeds
+        if row.reference and row.used:  # no seed (retrieval), or one run by construction (the legend says so)
             continue
         if not row.used:
             names = ", ".join(r.name for r in row.runs)

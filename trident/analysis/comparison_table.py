@@ -1,17 +1,25 @@
-"""The comparison as a Markdown table (for a PR) and as a pandas DataFrame (for HTML).
+"""The comparison as Markdown tables (for a PR) and as pandas DataFrames (for the HTML page).
 
-Metrics are shown in points (×100, 0-100); a missing value is "n/a", never a guess.
+Every cell is one line, so the tables stay narrow in a PR and fit a 1200 px page: the metric
+values with their intervals in one table, the Δs against the baseline with theirs in a second
+with the same rows (less the baseline's), then cost and checks; more than METRICS_PER_TABLE
+metrics continue in a further pair of tables. Metrics are shown in points (×100, 0-100); a
+missing value is "n/a", never a guess.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import pandas as pd
 
 from trident.baseline import LABEL as RETRIEVAL
+from trident.metrics import EXECUTION_KEYS
 from trident.analysis.compare import METRIC_LABELS, Cell, Comparison, ConfigRow
+from trident.analysis.sources import TEACHER
 
 NA = "n/a"
+METRICS_PER_TABLE = 5  # a table of five "12.4 [10.4, 14.2]" columns and a label fits 1200 px
 
 
 def _ok(x: float | None) -> bool:
@@ -24,17 +32,25 @@ def _pts(x: float | None, signed: bool = False, digits: int = 1) -> str:
     return f"{100 * x:+.{digits}f}" if signed else f"{100 * x:.{digits}f}"
 
 
-def metric_text(cell: Cell, is_baseline: bool, sep: str = "<br>") -> str:
+def value_text(cell: Cell) -> str:
+    """A metric on one line: the point in points with its interval, `12.4 [10.4, 14.2]`."""
     if not _ok(cell.value):
         return NA
     text = _pts(cell.value)
     if _ok(cell.lo) and _ok(cell.hi):
         text += f" [{_pts(cell.lo)}, {_pts(cell.hi)}]"
-    if cell.delta is not None and not is_baseline:
-        d = cell.delta
-        text += f"{sep}Δ {_pts(d.value, True, 2)}"
-        if _ok(d.lo) and _ok(d.hi):
-            text += f" [{_pts(d.lo, True, 2)}, {_pts(d.hi, True, 2)}]"
+    return text
+
+
+def delta_text(cell: Cell) -> str:
+    """A Δ against the baseline on one line, `+2.35 [+0.40, +4.10]` (two decimals: the F1
+    threshold is half a point)."""
+    d = cell.delta
+    if d is None or not _ok(d.value):
+        return NA
+    text = _pts(d.value, True, 2)
+    if _ok(d.lo) and _ok(d.hi):
+        text += f" [{_pts(d.lo, True, 2)}, {_pts(d.hi, True, 2)}]"
     return text
 
 
@@ -68,29 +84,82 @@ def _check_cells(row: ConfigRow, c: Comparison) -> dict[str, str]:
     return cells
 
 
-def comparison_frame(c: Comparison, sep: str = "<br>") -> pd.DataFrame:
-    """One row per configuration, every cell already formatted."""
+@dataclass
+class Table:
+    """One table of the report: `key` is its HTML id, `title` the line above it."""
+
+    key: str
+    title: str
+    frame: pd.DataFrame
+
+
+def shown_metrics(c: Comparison) -> list[str]:
+    """The metrics some row has a value for, in METRIC_LABELS order (the execution metrics only
+    where runs were executed); the others are left out and named in a note."""
+    return [m for m in METRIC_LABELS if any(_ok(row.cells[m].value) for row in c.rows if m in row.cells)]
+
+
+def _chunks(metrics: list[str]) -> list[list[str]]:
+    """The metrics split into as few tables as keep each at most METRICS_PER_TABLE wide, evenly
+    (seven metrics: four and three, not five and a lone two)."""
+    tables = max(1, -(-len(metrics) // METRICS_PER_TABLE))
+    size = max(1, -(-len(metrics) // tables))
+    return [metrics[i:i + size] for i in range(0, len(metrics), size)] or [[]]
+
+
+def _label(row: ConfigRow, c: Comparison) -> str:
+    return row.label + (" (baseline)" if row.label == c.baseline else "")
+
+
+def _seed_count(row: ConfigRow) -> str:
+    # The retrieval baseline is deterministic: it has no seed. Seed values are in the notes.
+    return NA if row.label == RETRIEVAL else str(len(row.used))
+
+
+def _wall(row: ConfigRow, is_base: bool) -> str:
+    if row.wall_time_s is None:
+        return NA
+    if is_base:
+        return f"1.00× ({row.wall_time_s:.0f} s)"
+    if _ok(row.wall_ratio):
+        return f"{row.wall_ratio:.2f}× ({row.wall_time_s:.0f} s)"
+    return f"n/a ({row.wall_time_s:.0f} s)"
+
+
+def comparison_tables(c: Comparison) -> list[Table]:
+    """The comparison as tables whose every cell is one line: the metrics with their intervals,
+    the Δs against the baseline with theirs (every row but the baseline's), then cost and checks.
+    Metrics go METRICS_PER_TABLE to a table, so no table is wider than a page."""
+    chunks = _chunks(shown_metrics(c))
+    tables = []
+    for i, chunk in enumerate(chunks):
+        records = []
+        for row in c.rows:
+            rec = {"configuration": _label(row, c)}
+            if i == 0:
+                rec["seeds"] = _seed_count(row)
+            rec.update({METRIC_LABELS[m]: value_text(row.cells[m]) for m in chunk})
+            records.append(rec)
+        title = ("Validation metrics (points, 95% interval)" if i == 0 else
+                 f"Validation metrics, continued ({i + 1}/{len(chunks)})")
+        tables.append(Table("metrics" if i == 0 else f"metrics-{i + 1}", title, pd.DataFrame(records)))
+    others = [row for row in c.rows if row.label != c.baseline]
+    for i, chunk in enumerate(chunks):
+        records = [{"configuration": row.label, **{f"Δ {METRIC_LABELS[m]}": delta_text(row.cells[m])
+                                                   for m in chunk}} for row in others]
+        title = (f"Δ against the baseline, {c.baseline} (points, paired 95% interval)" if i == 0 else
+                 f"Δ against the baseline, continued ({i + 1}/{len(chunks)})")
+        columns = ["configuration", *(f"Δ {METRIC_LABELS[m]}" for m in chunk)]  # kept when no row is left
+        tables.append(Table("deltas" if i == 0 else f"deltas-{i + 1}", title, pd.DataFrame(records, columns=columns)))
     headers = check_columns(c)
     records = []
     for row in c.rows:
-        is_base = row.label == c.baseline
-        rec = {"configuration": row.label + (" (baseline)" if is_base else ""),
-               "seeds": ", ".join(str(s) for s in row.seeds if s is not None) or NA}
-        for metric, title in METRIC_LABELS.items():
-            rec[title] = metric_text(row.cells[metric], is_base, sep)
-        if row.wall_time_s is None:
-            rec["wall time (× baseline)"] = NA
-        elif is_base:
-            rec["wall time (× baseline)"] = f"1.00× ({row.wall_time_s:.0f} s)"
-        elif _ok(row.wall_ratio):
-            rec["wall time (× baseline)"] = f"{row.wall_ratio:.2f}× ({row.wall_time_s:.0f} s)"
-        else:
-            rec["wall time (× baseline)"] = f"n/a ({row.wall_time_s:.0f} s)"
-        rec["NaN/Inf steps"] = NA if row.nonfinite is None else str(row.nonfinite)
-        for key, text in _check_cells(row, c).items():
-            rec[headers[key]] = text
+        rec = {"configuration": _label(row, c), "wall time (× baseline)": _wall(row, row.label == c.baseline),
+               "NaN/Inf steps": NA if row.nonfinite is None else str(row.nonfinite)}
+        rec.update({headers[key]: text for key, text in _check_cells(row, c).items()})
         records.append(rec)
-    return pd.DataFrame(records)
+    tables.append(Table("checks", "Cost and checks (judged on the point estimate)", pd.DataFrame(records)))
+    return tables
 
 
 def to_markdown(df: pd.DataFrame) -> str:
@@ -104,6 +173,16 @@ def to_markdown(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def left_out(c: Comparison) -> str | None:
+    """The note naming the metrics no row has (left out of the tables), or None."""
+    missing = [METRIC_LABELS[m] for m in METRIC_LABELS if m not in shown_metrics(c)]
+    if not missing:
+        return None
+    return f"not in the tables: {', '.join(missing)} (n/a in every row" + (
+        "; the execution metrics need runs trained with eval.execute)"
+        if set(missing) & {METRIC_LABELS[k] for k in EXECUTION_KEYS} else ")")
+
+
 def legend(c: Comparison) -> str:
     if c.examples:
         how = (f"95% intervals: percentile bootstrap over the {c.examples} validation examples "
@@ -114,12 +193,28 @@ def legend(c: Comparison) -> str:
     copying = (f" The {RETRIEVAL} row copies the assertions of the nearest training record (BM25): a "
                "configuration that does not beat it has learned nothing beyond copying; it takes no checks."
                if c.row(RETRIEVAL) is not None else "")
+    teacher = (" The teacher row is the model the students were distilled from (one run: its interval covers "
+               "example sampling only); it takes no checks."
+               if any(row.kind == TEACHER for row in c.rows) else "")
     return (f"Metrics in points (×100), mean over seeds [{how}]. Δ is against the baseline "
-            f"({c.baseline}); checks are judged on the point estimate.{copying}")
+            f"({c.baseline}); checks are judged on the point estimate; seeds counts the runs pooled "
+            f"in a row.{teacher}{copying}")
+
+
+def report_notes(c: Comparison) -> list[str]:
+    """The notes under the tables: first the warnings that the rows are not like for like (⚠,
+    trident.analysis.differences), then the comparison's other notes, then the metrics left out."""
+    extra = left_out(c)
+    warnings = [n for n in c.notes if n.startswith("⚠")]
+    return [*warnings, *(n for n in c.notes if not n.startswith("⚠")), *([extra] if extra else [])]
 
 
 def markdown_report(c: Comparison, title: str) -> str:
-    parts = [f"### {title}", "", to_markdown(comparison_frame(c)), "", legend(c)]
-    if c.notes:
-        parts += ["", "Notes:", ""] + [f"- {n}" for n in c.notes]
+    parts = [f"### {title}"]
+    for table in comparison_tables(c):
+        parts += ["", f"**{table.title}**", "", to_markdown(table.frame)]
+    parts += ["", legend(c)]
+    notes = report_notes(c)
+    if notes:
+        parts += ["", "Notes:", ""] + [f"- {n}" for n in notes]
     return "\n".join(parts) + "\n"

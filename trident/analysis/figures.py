@@ -20,6 +20,7 @@ from plotly.subplots import make_subplots
 
 from trident.analysis import stats as st
 from trident.analysis.compare import METRIC_LABELS, Comparison
+from trident.analysis.comparison_table import Table
 from trident.analysis.sources import RunData
 
 PALETTE = qualitative.Plotly + qualitative.D3  # 20 colours before one repeats
@@ -27,6 +28,7 @@ DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 CHROMIUM = "/usr/bin/chromium"
 PANELS_PER_ROW = 3  # per-configuration panels wrap onto further rows past this many
 PANEL_ROW_HEIGHT = 420  # px per row of panels, where there is more than one row
+MIN_HISTORY_TRIALS = 2  # completed trials an optimization history is drawn from
 
 
 def config_colors(c: Comparison) -> dict[str, str]:
@@ -228,10 +230,12 @@ def optuna_figures(study) -> list[tuple[str, str, go.Figure | None, str]]:
             if t.user_attrs.get("duplicate_of") is None]
     out: list[tuple[str, str, go.Figure | None, str]] = []
     hist_title = f"Optuna optimization history: {name}"
-    if done:
+    if len(done) >= MIN_HISTORY_TRIALS:
         out.append((f"history-{name}", hist_title, optuna.visualization.plot_optimization_history(study), ""))
-    else:
-        out.append((f"history-{name}", hist_title, None, f"study {name} has no completed trial"))
+    else:  # one point on an axis of its own making says nothing about a history
+        out.append((f"history-{name}", hist_title, None,
+                    f"study {name} has {len(done)} completed trial{'' if len(done) == 1 else 's'}: "
+                    f"an optimization history needs at least {MIN_HISTORY_TRIALS}"))
     imp_title = f"Optuna parameter importances: {name}"
     varying = {k for k in {k for t in done for k in t.params}
                if len({t.params.get(k) for t in done}) > 1}
@@ -250,26 +254,33 @@ def optuna_figures(study) -> list[tuple[str, str, go.Figure | None, str]]:
 
 # ---- the page --------------------------------------------------------------------------
 
+# The tables fit a 1200 px window (tests/test_report_browser.py): every cell one line
+# (nowrap), 13 px text, numbers right-aligned in tabular figures so intervals line up.
 _CSS = """
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 4px 8px; vertical-align: top; }
-th { background: #f3f3f3; }
+body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; overflow-wrap: anywhere; }
+h3.table-title { font-size: 1em; margin: 1.2em 0 0.3em; }
+table.comparison { border-collapse: collapse; font-size: 13px; line-height: 1.4; }
+table.comparison th, table.comparison td { border: 1px solid #ccc; padding: 3px 6px; white-space: nowrap;
+                                           overflow-wrap: normal; text-align: right;
+                                           font-variant-numeric: tabular-nums; }
+table.comparison th:first-child, table.comparison td:first-child { text-align: left; }
+table.comparison th { background: #f3f3f3; }
 .warning { background: #fff4e5; border: 2px solid #e67e22; padding: 0.8em 1.2em; margin: 1em 0; }
 .note { background: #eef4fb; border: 1px solid #7aa7d8; padding: 0.6em 1em; margin: 0.6em 0; }
+ul.notes li.differs { color: #a04000; font-weight: 600; }
 section { margin: 2em 0; }
 """
 
 
-def _table_html(df: pd.DataFrame) -> str:
-    # Cells are plain text plus the <br> the Δ lines use: escape everything, then restore <br>.
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v)).replace('&lt;br&gt;', '<br>')}</td>" for v in rec)
-                   + "</tr>" for rec in df.itertuples(index=False))
-    return f'<table id="comparison"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+def _table_html(table: Table) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.frame.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in rec) + "</tr>"
+                   for rec in table.frame.itertuples(index=False))
+    return (f'<h3 class="table-title">{html.escape(table.title)}</h3>'
+            f'<table class="comparison" id="{table.key}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
 
 
-def page(title: str, table: pd.DataFrame, legend: str, notes: Sequence[str], problems: Sequence[str],
+def page(title: str, tables: Sequence[Table], legend: str, notes: Sequence[str], problems: Sequence[str],
          figs: Figures) -> str:
     """A self-contained page: plotly.js inline once, every figure a div with id fig-<key>."""
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
@@ -278,9 +289,11 @@ def page(title: str, table: pd.DataFrame, legend: str, notes: Sequence[str], pro
         items = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
         parts.append(f'<div class="warning" id="data-gaps"><strong>Missing or partial data</strong> '
                      f"(what is shown uses what there is; nothing is filled in):<ul>{items}</ul></div>")
-    parts += [_table_html(table), f"<p>{html.escape(legend)}</p>"]
+    parts += ['<div id="comparison">', *map(_table_html, tables), "</div>", f"<p>{html.escape(legend)}</p>"]
     if notes:
-        parts.append("<ul class='notes'>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
+        # A warning that the rows are not like for like stands out from the other notes.
+        items = [('<li class="differs">' if n.startswith("⚠") else "<li>") + html.escape(n) + "</li>" for n in notes]
+        parts.append("<ul class='notes'>" + "".join(items) + "</ul>")
     first = True
     for key, (fig_title, fig) in figs.figures.items():
         div = fig.to_html(full_html=False, include_plotlyjs="inline" if first else False, div_id=f"fig-{key}",

@@ -17,9 +17,17 @@ and one that matches no row is an error that lists the rows there are. Run direc
 components are exactly those, else the preset in experiments/ with exactly its components,
 else its own name; `--label DIR=LABEL` names it outright.
 
-Writes `<out>/report.md` (the Markdown table, also printed), `<out>/report.html` (a
-self-contained page: plotly.js inline, no network needed) and one PNG per figure (kaleido
-with a local Chrome/Chromium; skipped with a message when there is none).
+Besides the configurations, the table has a row for the teacher the students were distilled
+from (found through their summaries; one row per teacher where they differ) and, where the
+sweep recorded one, the retrieval baseline, last; neither takes checks.
+
+Writes `<out>/report.md` (the Markdown tables, also printed), `<out>/report.html` (a
+self-contained page: plotly.js inline, no network needed, its tables fit 1200 px) and one PNG
+per figure (kaleido with a local Chrome/Chromium; skipped with a message when there is none).
+Every cell is one line: the metrics with their intervals in one table, the Δs against the
+baseline in a second, cost and checks in a third (see trident/analysis/comparison_table.py).
+The notes say where the rows differ in more than their configuration: training steps, data,
+teacher, seed count (trident/analysis/differences.py).
 
 Intervals: with run directories (`--runs`, or a study whose trials point at them) every
 metric has a 95% percentile bootstrap interval over validation examples, pooled over seeds,
@@ -39,8 +47,9 @@ from typing import Any, Sequence
 
 from trident.analysis import figures as fg
 from trident.analysis.compare import BaselineError, Comparison, Thresholds, compare
-from trident.analysis.sources import BASELINE, RunData, load_run_dir, load_study, runs_from_study, study_names
-from trident.analysis.comparison_table import comparison_frame, legend, markdown_report
+from trident.analysis.sources import (BASELINE, RunData, load_run_dir, load_study, runs_from_study, study_names,
+                                      teacher_runs)
+from trident.analysis.comparison_table import comparison_tables, legend, markdown_report, report_notes
 from trident.io import atomic_write_text
 
 STUDIES = Path("sweeps") / "studies"  # where `trident sweep` keeps its embedded study files
@@ -152,6 +161,9 @@ def collect(args: argparse.Namespace) -> tuple[list[RunData], dict[str, Any], st
         studies["main"] = study
         runs, notes = runs_from_study(study, roots)
         title = f"Before/after: study {name}"
+    teachers, missing = teacher_runs(runs)  # the teacher's row: where the students started from
+    runs += teachers
+    notes += missing
     for role in ("beta", "contrastive"):
         study = _aux_study(getattr(args, f"{role}_storage"), role)
         if study is not None and all(study.study_name != s.study_name for s in studies.values()):
@@ -183,8 +195,8 @@ def build_report(args: argparse.Namespace, out_stream=None, err_stream=None) -> 
     atomic_write_text(md_path, markdown)
     figs = fg.build(comparison, studies, [Path.cwd()], args.bootstrap, args.seed)
     html_path = out / "report.html"
-    atomic_write_text(html_path, fg.page(title, comparison_frame(comparison), legend(comparison),
-                                         comparison.notes, problems, figs))
+    atomic_write_text(html_path, fg.page(title, comparison_tables(comparison), legend(comparison),
+                                         report_notes(comparison), problems, figs))
     messages = [f"warning: {p}" for p in problems]
     pngs: list[Path] = []
     if args.png:

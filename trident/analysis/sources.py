@@ -2,9 +2,10 @@
 
 Every source builds the same in-memory `RunData`: a configuration label, a seed, final
 validation metrics, the step history and (run directories only) the per-example validation
-predictions. A file that is missing or damaged is recorded as a `problem` on the run, in
-words that name the run and the file, and the rest of the run is still used: a report
-should show what it has and mark the gap, never stop at the first bad file or fill it in.
+predictions, the resolved config and what the summary says was trained (steps, records,
+teacher). A file that is missing or damaged is recorded as a `problem` on the run, in words
+that name the run and the file, and the rest of the run is still used: a report should show
+what it has and mark the gap, never stop at the first bad file or fill it in.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from trident.metrics import REPORTED_KEYS
 from trident.rundir import RunDir, Summary, read_summary
 
 BASELINE = "trident"
+TEACHER = "teacher"  # the row of the teacher the students were distilled from (Summary.role "teacher")
 METRIC_KEYS = REPORTED_KEYS
 EXPERIMENTS = Path("experiments")  # the preset files a sweep's `config` parameter names
 
@@ -60,6 +62,12 @@ class RunData:
     execution: list[dict] | None = None  # eval/val/execution.jsonl rows (runs with eval.execute)
     params: dict[str, Any] = field(default_factory=dict)  # sweep parameters (study/W&B)
     problems: list[str] = field(default_factory=list)
+    role: str | None = None  # Summary.role: student, teacher or baseline (None: not known)
+    config: dict | None = None  # the resolved config.yaml (run directories only)
+    max_steps: int | None = None  # optimizer steps planned, per the summary
+    train_records: int | None = None  # training records it was trained on (after data.train_fraction)
+    val_records: int | None = None  # validation records it was scored on
+    teacher: str | None = None  # a student's teacher: the model folder its summary names
 
     @property
     def display(self) -> str:
@@ -96,6 +104,17 @@ def preset_components(root: Path | None = None) -> dict[str, frozenset[str]]:
         if isinstance(comps, dict) and comps:
             out[path.stem] = frozenset(comps)
     return out
+
+
+def preset_config(label: str, root: Path | None = None) -> dict | None:
+    """The preset file `<root>/experiments/<label>.yaml` as a mapping; None where there is no
+    such file or it cannot be read (a label that is no preset's)."""
+    path = (root or Path.cwd()) / EXPERIMENTS / f"{label}.yaml"
+    try:
+        cfg = yaml.safe_load(path.read_text()) if path.is_file() else None
+    except (OSError, yaml.YAMLError):
+        return None
+    return cfg if isinstance(cfg, dict) else None
 
 
 def label_from_components(components: Iterable[str], fallback: str, root: Path | None = None) -> str:
@@ -227,8 +246,12 @@ def load_run_dir(run_dir: str | Path, label: str | None = None, seed: int | None
             run.problems.append(f"{name}: {exc}; the run counts as unfinished")
     else:
         run.problems.append(f"{name}: summary.json is missing: the run did not finish; its metrics are n/a")
+    run.config = cfg if cfg_path.exists() else None
     if summary is not None and summary.role == BASELINE_ROLE:
         label = RETRIEVAL  # whatever loss its config names, it trained nothing
+    elif summary is not None and summary.role == TEACHER:
+        # Its config.yaml is the student preset's that trained it (loss included): never that preset's row.
+        label = TEACHER
     if label is None:
         run.label = label_from_components((cfg.get("loss") or {}).get("components") or {},
                                           fallback_label(cfg.get("name"), name))
@@ -236,9 +259,13 @@ def load_run_dir(run_dir: str | Path, label: str | None = None, seed: int | None
         run.label = label
     if seed is None and cfg.get("seed") is not None and run.label != RETRIEVAL:
         run.seed = int(cfg["seed"])
-    run.beta = None if run.label == RETRIEVAL else _config_beta(cfg, summary)
+    reference = summary is not None and summary.role in (BASELINE_ROLE, TEACHER)
+    run.beta = None if reference or run.label == RETRIEVAL else _config_beta(cfg, summary)
     if summary is not None:
         run.finished = True
+        run.role = summary.role
+        run.max_steps, run.teacher = summary.max_steps, summary.teacher
+        run.train_records, run.val_records = summary.train_records, summary.val_records
         run.metrics = {k: float(v) for k, v in (summary.val_metrics or {}).items()
                        if k in METRIC_KEYS and v is not None}
         run.wall_time_s = summary.wall_time_s or summary.train_runtime_s
@@ -259,6 +286,35 @@ def load_run_dir(run_dir: str | Path, label: str | None = None, seed: int | None
         run.execution, problems = read_execution(paths.execution("val"), name)
         run.problems += problems
     return run
+
+
+def teacher_runs(runs: Iterable[RunData]) -> tuple[list[RunData], list[str]]:
+    """The teachers `runs` were distilled from, as runs of their own row: each distinct teacher
+    run directory (the folder holding the model folder a student's summary names) that is not
+    among `runs` already. With one teacher its row is `teacher`; with several, each teacher's
+    row is its directory's name (`teacher-19f69b554de5`), so they are not pooled.
+    A teacher that is no finished teacher run here (a hub name, a folder on another machine)
+    is named in a note instead."""
+    runs = list(runs)
+    have = {r.run_dir.resolve(): r for r in runs if r.run_dir is not None}
+    found: dict[Path, RunData] = {d: r for d, r in have.items() if r.role == TEACHER}
+    notes: list[str] = []
+    for model in dict.fromkeys(r.teacher for r in runs if r.teacher and r.role != TEACHER):
+        path = Path(model)
+        run_dir = (path.parent if path.name == "model" else path).resolve()
+        if run_dir in found:
+            continue
+        if run_dir in have or not RunDir(run_dir).is_finished():
+            notes.append(f"no teacher row for {model}: it is not a finished teacher run directory here")
+            continue
+        teacher = load_run_dir(run_dir)
+        if teacher.role != TEACHER:
+            notes.append(f"no teacher row for {model}: {run_dir} holds a {teacher.role} run, not a teacher")
+            continue
+        found[run_dir] = teacher
+    for run_dir, teacher in found.items():
+        teacher.label = TEACHER if len(found) == 1 else run_dir.name
+    return [t for d, t in found.items() if d not in have], notes
 
 
 def _finite(x: Any) -> bool:
