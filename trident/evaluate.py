@@ -17,11 +17,13 @@ from trident.models import load_tokenizer
 from trident.predictions import score_predictions
 from trident.rundir import RunDir
 from trident.runs import load_records, report_truncation
+from trident.tracking import set_progress_bars
 
 
 def evaluate_model(model_dir: Path, cfg, split: str, out_dir: Path, execute: bool = False) -> dict:
     """Generate for every record of `split` and score; with `execute`, also compile and run the
     predicted assertions (trident.execution) and add compile_rate, pass_rate and mutation_score."""
+    set_progress_bars(cfg.tracking.progress)  # before the weights are loaded
     tokenizer = load_tokenizer(model_dir)
     model = AutoModelForSeq2SeqLM.from_pretrained(model_dir)
     bad: dict = {}

@@ -16,7 +16,8 @@ from trident.losses.registry import ModelShapes
 from trident.models import count_parameters, width_and_depth
 from trident.rundir import RunDir, Summary, write_summary
 from trident.runs import Data, Timer, is_main_process, library_versions, report_truncation, world_size
-from trident.tracking import MetricsFileCallback, configure_wandb, console_callbacks, tensorboard_callback
+from trident.tracking import (MetricsFileCallback, configure_wandb, console_callbacks, finish_wandb, flat_config,
+                              record_final, set_progress_bars, start_wandb, tensorboard_callback, write_hparams)
 from trident.data.batches import EncodedDataset, collator
 from trident.generation import GenerationMetrics, set_generation
 from trident.trainer import TridentTrainer
@@ -182,17 +183,6 @@ def _resume_point(tcfg, output_dir: Path) -> tuple[Path | None, float]:
     return checkpoint, before or 0.0
 
 
-def _finish_wandb(report_to) -> str | None:
-    if "wandb" not in report_to:
-        return None
-    import wandb
-
-    run_id = wandb.run.id if wandb.run is not None else None
-    wandb.finish()
-    wandb.teardown()  # the next run in this process must read its own WANDB_DIR
-    return run_id
-
-
 def fit(cfg, tcfg, run: RunDir, model, tokenizer, data: Data, loss_cfg, *, role: str, model_spec: str,
         teacher=None, teacher_path: str | None = None, callbacks=(), timer: Timer | None = None,
         teacher_cache=None, teacher_beams=None) -> Summary:
@@ -203,6 +193,7 @@ def fit(cfg, tcfg, run: RunDir, model, tokenizer, data: Data, loss_cfg, *, role:
     instead of a teacher running in each step; with `teacher_beams` (trident.teacher_beams.TeacherBeams)
     the training rows carry the teacher's best beam."""
     timer = timer or Timer.started()
+    set_progress_bars(cfg.tracking.progress)  # the model's save at the end has a bar of its own
     loss_fn = MultiComponentLoss(loss_cfg)
     critical = loss_cfg.token_weight != 1.0
     truncation: dict[str, dict[str, int]] = {}
@@ -231,16 +222,18 @@ def fit(cfg, tcfg, run: RunDir, model, tokenizer, data: Data, loss_cfg, *, role:
         trainer.remove_callback(cb)
     trainer.add_callback(own_console)
 
+    main = is_main_process()  # rank 0 of a multi-process run writes the run's files
     try:
+        if report_to and main:
+            start_wandb(cfg, run.root, role)
         out = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     except BaseException:
-        _finish_wandb(report_to)  # a pruned or failed run must not leave its W&B run open for the next
+        finish_wandb(report_to)  # a pruned or failed run must not leave its W&B run open for the next
         raise
     evals = [h for h in trainer.state.log_history if "eval_f1" in h]
     if not evals or evals[-1]["step"] != trainer.state.global_step:
         trainer.evaluate()
         evals = [h for h in trainer.state.log_history if "eval_f1" in h]
-    main = is_main_process()  # rank 0 of a multi-process run writes the run's files
     if main and compute_metrics.last_predictions is not None:  # per-example results, for intervals in reports
         atomic_write_jsonl(run.predictions("val"),
                            ({"id": r.id, "prediction": p, "references": r.assertions}
@@ -253,11 +246,15 @@ def fit(cfg, tcfg, run: RunDir, model, tokenizer, data: Data, loss_cfg, *, role:
         ran, rates = execute_predictions(data.val, compute_metrics.last_predictions, progress=cfg.tracking.progress)
         atomic_write_jsonl(run.execution("val"), (r.to_dict() for r in ran))
         final.update(rates)
+    if main and report_to:
+        record_final(final, loss_fn.chosen_scales().get("semantic"))
+    if main and cfg.tracking.tensorboard:
+        write_hparams(run.tensorboard, flat_config(cfg), final, trainer.state.global_step)
 
     trainer.save_model(str(run.model))  # the Trainer saves on rank 0 only
     if main:
         tokenizer.save_pretrained(str(run.model))
-    wandb_id = _finish_wandb(report_to)
+    wandb_id = finish_wandb(report_to)
     summary = Summary(
         name=cfg.name,
         val_metrics=final,

@@ -5,7 +5,11 @@ returning runs with `.id`, `.name`, `.state`, `.config`, `.summary`, `.history()
 `.scan_history()`. Keys are the ones transformers' W&B integration logs: `eval/<metric>`
 for validation metrics, `train/<key>` for everything logged per step (so a component's raw
 loss is `train/focal/raw`). The sweep's own parameters (`config`, `seed`, …) are in
-`run.config` under their names.
+`run.config` under their names, and so is the whole resolved trident config of every run
+trident started (`loss.semantic_loss_scale`, `loss.components.<name>.start`, `name`, …, see
+trident.tracking): a run is labelled by its loss components like a run directory, and β
+(`semantic_auto_beta` in the summary where it was `auto`) is read where the loss has a
+semantic term.
 
 W&B holds no per-example predictions, so runs from here carry none: their intervals come
 from the spread over seeds only (see report.py).
@@ -20,7 +24,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from trident.analysis.sources import METRIC_KEYS, RunData, label_from_components, parse_beta
+from trident.analysis.sources import METRIC_KEYS, RunData, fallback_label, label_from_components, parse_beta
 
 
 def _unwrap(value: Any) -> Any:
@@ -89,12 +93,19 @@ def run_from_wandb(run: Any, repo_root: Path) -> RunData:
     config = {k: v for k, v in dict(run.config).items()}
     summary = dict(run.summary)
     config_file = _get(config, "config")
-    if config_file:
+    components = _components(config)
+    if config_file:  # a sweep's `config` parameter names the preset file
         label = Path(str(config_file)).stem
     else:
-        label = label_from_components(_components(config), run.name, repo_root)
-    beta = parse_beta(_get(config, "loss.semantic_loss_scale"))
-    if beta is None and config_file and (repo_root / str(config_file)).exists():
+        # A run trident started holds its whole resolved config (trident.tracking.flat_config):
+        # its loss components name the preset, as for a run directory; a loss no preset has is
+        # a row of its own, under the config's name.
+        label = label_from_components(components, fallback_label(_get(config, "name"), run.name, repo_root),
+                                      repo_root)
+    beta = parse_beta(_get(config, "loss.semantic_loss_scale"), _unwrap(summary.get("semantic_auto_beta")))
+    if components and "semantic" not in components:
+        beta = None  # the scale is in every config; without a semantic term it scales nothing
+    if beta is None and not components and config_file and (repo_root / str(config_file)).exists():
         # β not swept: it is the one in the config file the sweep named.
         file_cfg = yaml.safe_load((repo_root / str(config_file)).read_text()) or {}
         if "semantic" in ((file_cfg.get("loss") or {}).get("components") or {}):

@@ -153,6 +153,7 @@ def run_name(spec: SweepSpec, study: optuna.Study, trial: optuna.Trial) -> str:
 def objective_for(spec: SweepSpec, study: optuna.Study):
     from trident.config import load_run_config
     from trident.distill import distill
+    from trident.tracking import set_progress_bars
 
     def objective(trial: optuna.Trial) -> float:
         params = suggest(trial, spec)
@@ -171,6 +172,7 @@ def objective_for(spec: SweepSpec, study: optuna.Study):
                                                                      "trial": trial.number}})
 
         cfg = trial_config(run_name(spec, study, trial))
+        set_progress_bars(cfg.tracking.progress)  # the trial's own flag, for the weights its stages load
         trial.set_user_attr("run_dir", str(cfg.run_dir))
         try:  # the study owns its trials' directories: one left by an earlier study of this name is replaced
             summary = distill(cfg, callbacks=[ReportToTrial(trial, metric_key(spec))], overwrite=True)
@@ -226,6 +228,10 @@ def run_worker(spec: SweepSpec, storage_url: str | None = None, pruner: str | No
     storage = make_storage(url, heartbeat_interval, grace_period)
     study = optuna.create_study(study_name=spec.name, storage=storage, sampler=make_sampler(spec, seed),
                                 pruner=make_pruner(spec, pruner), direction=spec.direction, load_if_exists=True)
+    with warnings.catch_warnings():  # stable since Optuna 3.2, still flagged experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        # the objective's name in optuna-dashboard and the study's exports (else "Objective 0" / "value")
+        study.set_metric_names([spec.metric])
     grid_size = len(spec.grid()) if spec.method == "grid" else None
     budget = spec.run_cap or grid_size or 10
     if grid_size is not None:
