@@ -121,14 +121,14 @@ def test_an_unknown_or_incomplete_kind_is_refused_by_name(tmp_path):
     def sweep(param):
         path = tmp_path / "s.yaml"
         path.write_text("name: s\nprogram: trident\nmethod: random\nmetric: {name: eval/f1, goal: maximize}\n"
-                        f"parameters: {{x: {param}}}\n"
+                        f"parameters: {{loss.temperature: {param}}}\n"
                         "command: ['${env}', '${interpreter}', '-m', 'trident', 'train', '${args}']\n")
         return path
 
-    with pytest.raises(SweepError, match="'x'.*'cauchy'.*not supported"):
+    with pytest.raises(SweepError, match="'loss.temperature'.*'cauchy'.*not supported"):
         load_sweep(sweep("{distribution: cauchy, min: 0, max: 1}"))
-    with pytest.raises(SweepError, match="'x'.*'q_uniform' needs max"):
+    with pytest.raises(SweepError, match="'loss.temperature'.*'q_uniform' needs max"):
         load_sweep(sweep("{distribution: q_uniform, min: 0}"))
     with pytest.raises(SweepError, match=r"s.yaml:\d+:\d+: invalid YAML"):
         load_sweep(sweep("{distribution: [uniform"))
-    assert load_sweep(sweep("{distribution: normal}")).parameters["x"] == {"distribution": "normal"}
+    assert load_sweep(sweep("{distribution: normal}")).parameters["loss.temperature"] == {"distribution": "normal"}

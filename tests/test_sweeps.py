@@ -1,6 +1,7 @@
 """Sweep files, their mapping to Optuna studies, and the engine on SQLite and PostgreSQL."""
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -267,6 +268,8 @@ def test_a_wandb_agent_trial_on_a_fresh_checkout_trains_its_teacher(synth_dir, t
 ])
 def test_an_unusable_storage_url_is_one_line_naming_it_without_its_password(url, cause, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # the trials' config files, which are checked (with their models) before the storage is opened
+    shutil.copytree(ROOT / "experiments", tmp_path / "experiments")
     proc = subprocess.run([sys.executable, "-m", "trident", "sweep", str(ROOT / "sweeps" / "beta.yaml"), "--storage", url],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2

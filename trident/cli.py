@@ -218,11 +218,29 @@ def _cmd_data(args) -> int:
 
 def _load(args, extra, settings=None):
     from trident.config import load_run_config
+    from trident.tracking import set_progress_bars
 
-    return load_run_config([*(["--config", args.config] if args.config else []), *extra], settings)
+    cfg = load_run_config([*(["--config", args.config] if args.config else []), *extra], settings)
+    set_progress_bars(cfg.tracking.progress)  # before any weights are loaded
+    return cfg
+
+
+def _check_models_first(args, extra, refs_of) -> None:
+    """Resolve the models the command loads (trident.model_names) from the config before it is
+    validated: that needs torch, and a misspelt or unreachable model should be said at once."""
+    from trident.config import load_run_config
+    from trident.model_names import resolve_models
+
+    argv = [*(["--config", args.config] if args.config else []), *extra]
+    resolve_models(refs_of(load_run_config(argv, check=False)))
 
 
 def _cmd_teacher(args, extra) -> int:
+    from trident.model_names import teacher_refs
+
+    if not args.verify_cache:
+        checkpoint = args.cache_logits or args.beams is not None  # caching loads the fine-tuned teacher
+        _check_models_first(args, extra, lambda cfg: teacher_refs(cfg, checkpoint))
     from trident.teacher import ensure_teacher, train_teacher
 
     # --beams N is teacher.beams=N resolved (and range-checked) with the rest of the config, never patched in after
@@ -280,12 +298,17 @@ def agent_run_id() -> str | None:
 
 
 def _cmd_train(args, extra) -> int:
-    from trident.distill import distill
+    from trident.model_names import encoder_refs, resolve_models, student_refs
 
+    # every model before anything is generated, trained or written
+    _check_models_first(args, extra, student_refs)
     cfg = _load(args, extra)
+    resolve_models(encoder_refs(cfg))  # which encoders, the loss components say (their module imports torch)
     run_id = agent_run_id()
     if run_id and not cfg.tracking.sweep:  # not an Optuna trial, which names its own runs
         cfg = _load(args, extra, {"name": f"{cfg.name}-{run_id}"})
+    from trident.distill import distill
+
     summary = distill(cfg, overwrite=args.overwrite)
     print(json.dumps({"run": summary.run_dir, "val_metrics": summary.val_metrics}, indent=2))
     return 0
@@ -302,6 +325,10 @@ def _cmd_baseline(args, extra) -> int:
 
 
 def _cmd_evaluate(args, extra) -> int:
+    from trident.runs import existing_run
+
+    run = existing_run(Path(args.run))  # before the imports below, which take seconds
+
     import pandas as pd
 
     from trident import metrics
@@ -309,10 +336,12 @@ def _cmd_evaluate(args, extra) -> int:
     from trident.config import load_config
     from trident.evaluate import evaluate_model, evaluate_run
     from trident.execution.scoring import EXEC_KEYS
-    from trident.rundir import RunDir, read_summary
+    from trident.model_names import ModelRef, resolve_models
+    from trident.rundir import read_summary
 
-    run = RunDir(Path(args.run))
     baseline_run = is_baseline(run)
+    if args.with_teacher and not baseline_run:  # a teacher checkpoint may be a hub name
+        resolve_models([ModelRef("the run's teacher (summary.json)", read_summary(run).teacher)])
     rows = {"student" if args.with_teacher else run.name: evaluate_run(run.root, args.split, extra, args.execute)}
     cfg = load_config(run.config, extra)
     if args.with_teacher and not baseline_run:
@@ -371,26 +400,41 @@ def _cmd_execute(args, extra) -> int:
 
 def _cmd_sweep(args, extra) -> int:
     from trident.sweeps.registry import ENGINES, EngineOptions
-    from trident.sweeps.spec import load_sweep
+    from trident.sweeps.spec import check_trial_models, load_sweep
 
     if extra:
         raise ConfigError(f"unrecognised arguments: {' '.join(extra)}")
     options = EngineOptions(storage=args.storage, worker=args.worker, pruner=args.pruner,
                             heartbeat_interval=args.heartbeat_interval, grace_period=args.grace_period,
                             seed=args.seed, project=args.project, entity=args.entity, count=args.count)
-    return ENGINES[args.engine].load()(load_sweep(args.file), options)
+    spec = load_sweep(args.file)
+    check_trial_models(spec)  # before a study (or a W&B sweep) exists
+    return ENGINES[args.engine].load()(spec, options)
 
 
-def _end_process_group() -> None:
-    """Tear down a multi-process run's process group (torchrun) before the interpreter exits:
-    left to exit-time destructors, gloo's threads can be destroyed while still joinable, and the
-    rank aborts (SIGABRT, "terminate called without an active exception") after its work is done."""
+def _end_process_group(finished: bool) -> None:
+    """Tear down a multi-process run's process group (torchrun) before the interpreter exits.
+
+    Left to exit-time destructors, gloo's threads can be destroyed while still joinable, and the
+    rank aborts (SIGABRT, "terminate called without an active exception") after its work is done;
+    it happened to the rank that finished first, while rank 0 was still saving. So: after a
+    command that `finished`, every rank waits for the others (a failed one does not wait: the
+    others may never arrive, and torchrun stops them when this rank exits), the group goes, and
+    the objects that hold it (DDP's reducer inside a finished Trainer, often in a reference
+    cycle) are collected now, with the interpreter alive."""
     if "torch" not in sys.modules:
         return
+    import gc
+
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+        try:
+            if finished:
+                dist.barrier()
+        finally:
+            dist.destroy_process_group()
+        gc.collect()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -413,10 +457,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         handler = {"teacher": _cmd_teacher, "train": _cmd_train, "baseline": _cmd_baseline, "evaluate": _cmd_evaluate,
                    "execute": _cmd_execute}[args.command]
+        code = 1
         try:
-            return handler(args, extra)
+            code = handler(args, extra)
+            return code
         finally:
-            _end_process_group()
+            _end_process_group(finished=code == 0)
     except NonFiniteTraining as exc:
         print(f"trident: training stopped: {exc}", file=sys.stderr)
         return 3

@@ -6,6 +6,7 @@ The config is resolved once (defaults ← YAML ← overrides), validated, and sa
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import types
@@ -410,7 +411,9 @@ def parse_overrides(args: list[str]) -> dict:
 
 def _read_yaml(path: Path) -> dict:
     if not path.exists():
-        raise ConfigError(f"config file {path} does not exist")
+        near = config_file_near(path)
+        suggestion = f"; did you mean {near}?" if near else ""
+        raise ConfigError(f"config file {path} does not exist{suggestion}")
     if not path.is_file():
         raise ConfigError(f"config file {path} is a folder, not a file")
     try:
@@ -427,15 +430,35 @@ def _read_yaml(path: Path) -> dict:
     return loaded
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | dict | None = None) -> RunConfig:
+CONFIG_DIR = Path("experiments")  # where the shipped run configs live, relative to the repository root
+
+
+def config_file_near(path: Path) -> Path | None:
+    """The existing config file a missing `path` most likely means: the same name with .yaml,
+    or in experiments/ (`--config legacy` → experiments/legacy.yaml), else the closest name there."""
+    name = path.name if path.suffix in (".yaml", ".yml") else path.name + ".yaml"
+    for candidate in (path.with_name(name), CONFIG_DIR / path.name, CONFIG_DIR / name):
+        if candidate != path and candidate.is_file():
+            return candidate
+    known = {p.stem: p for folder in {path.parent, CONFIG_DIR} if folder.is_dir()
+             for p in sorted(folder.glob("*.y*ml"))}
+    close = difflib.get_close_matches(Path(name).stem, list(known), n=1)  # stems: ".yaml" alone looks alike
+    return known[close[0]] if close else None
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | dict | None = None,
+                check: bool = True) -> RunConfig:
     """defaults ← YAML ← overrides. Overrides merge key by key into what the defaults and the
-    YAML resolved (a mapping value merges into the mapping it overrides)."""
+    YAML resolved (a mapping value merges into the mapping it overrides). `check=False` leaves
+    out `validate` (types are still checked): it imports the losses, hence torch, which a
+    command that only needs the model names, to check them first, need not wait for."""
     tree = _with_default_mappings(RunConfig, _read_yaml(Path(path)) if path else {})
     if overrides:
         extra = parse_overrides(overrides) if isinstance(overrides, list) else overrides
         tree = _merge(tree, extra)
     cfg = _build(RunConfig, tree, "")
-    validate(cfg)
+    if check:
+        validate(cfg)
     return cfg
 
 
@@ -454,12 +477,12 @@ def split_config_args(argv: list[str]) -> tuple[str | None, list[str]]:
     return config, rest
 
 
-def load_run_config(argv: list[str], settings: dict | None = None) -> RunConfig:
+def load_run_config(argv: list[str], settings: dict | None = None, check: bool = True) -> RunConfig:
     """The resolved config of a run's command line (`--config FILE --key=value …`, the form the
     CLI, W&B agents and the Optuna engine all use), with `settings` (a nested mapping, taken as
     typed values, never re-parsed) applied last."""
     path, overrides = split_config_args(list(argv))
-    return load_config(path, _merge(parse_overrides(overrides), settings or {}))
+    return load_config(path, _merge(parse_overrides(overrides), settings or {}), check)
 
 
 def _check_allowed(obj: Any, prefix: str) -> None:
@@ -498,6 +521,77 @@ def validate(cfg: RunConfig) -> None:
         from trident.losses.token import jsd_beta_error  # late: losses import torch
 
         raise ConfigError(jsd_beta_error(cfg.loss.jsd_beta))
+
+
+def _known_keys(cls: type, prefix: str = "") -> list[str]:
+    """Every dotted key of `cls`, sections included; a mapping of sections lists its default entries'."""
+    keys, hints, defaults = [], _hints(cls), cls()
+    for f in dataclasses.fields(cls):
+        key, hint = f"{prefix}{f.name}", hints[f.name]
+        keys.append(key)
+        if dataclasses.is_dataclass(hint):
+            keys += _known_keys(hint, key + ".")
+        elif typing.get_origin(hint) is dict and dataclasses.is_dataclass(typing.get_args(hint)[1]):
+            for name in getattr(defaults, f.name):
+                keys += _known_keys(typing.get_args(hint)[1], f"{key}.{name}.")
+    return keys
+
+
+def key_type(key: str) -> tuple[Any, Allowed | None]:
+    """The type and the allowed values of a dotted config key (through sections and mappings);
+    a ConfigError naming the nearest known key for one that does not exist."""
+    hint: Any = RunConfig
+    allowed = None
+    parts = key.split(".")
+    for i, part in enumerate(parts):
+        if dataclasses.is_dataclass(hint):
+            fields = {f.name: f for f in dataclasses.fields(hint)}
+            if part not in fields:
+                close = difflib.get_close_matches(key, _known_keys(RunConfig), n=1)
+                if not close:  # a key given without its section: `lr` for train.lr
+                    close = [k for k in _known_keys(RunConfig) if k.rsplit(".", 1)[-1] == parts[-1]][:1]
+                raise ConfigError(f"no config key {key}" + (f"; did you mean {close[0]}?" if close
+                                                             else " (trident train --help lists them)"))
+            hint, allowed = _hints(hint)[part], fields[part].metadata.get("allowed")
+        elif typing.get_origin(hint) is dict:
+            hint, allowed = typing.get_args(hint)[1], None
+        else:
+            raise ConfigError(f"no config key {key}: {'.'.join(parts[:i])} is a value, not a section")
+    return hint, allowed
+
+
+def number_kind(key: str) -> str | None:
+    """"float" when the key takes real numbers, "int" when only integers, None when no numbers."""
+    hint = key_type(key)[0]
+    members = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    return "float" if float in members else "int" if int in members else None
+
+
+def type_text(key: str) -> str:
+    """What the key takes, in words (a number, an integer, text, true/false, …)."""
+    hint = key_type(key)[0]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join(_kind(a) for a in typing.get_args(hint) if a is not type(None))
+    return _kind(hint)
+
+
+def takes_list(key: str) -> bool:
+    return typing.get_origin(key_type(key)[0]) is list
+
+
+def check_value(key: str, value: Any) -> Any:
+    """`value` as `key` would take it (its type, its allowed values), or a ConfigError naming the key."""
+    hint, allowed = key_type(key)
+    coerced = _coerce(value, hint, key)
+    if dataclasses.is_dataclass(coerced):
+        _check_allowed(coerced, key + ".")
+    elif isinstance(coerced, dict):
+        for name, item in coerced.items():
+            if dataclasses.is_dataclass(item):
+                _check_allowed(item, f"{key}.{name}.")
+    if allowed is not None and not allowed.admits(coerced):
+        raise ConfigError(f"{key}: expected {allowed}, got {coerced!r}")
+    return coerced
 
 
 def save_config(cfg: RunConfig, path: str | Path) -> None:

@@ -16,6 +16,11 @@ class ConfigError(TridentError, ValueError):
     """A config file, override or sweep-driven value that cannot be used; names the key."""
 
 
+class ModelNameError(ConfigError):
+    """A model, tokenizer or encoder name that is no preset, no usable local folder, and no hub
+    model this machine can get (unknown, or the hub unreachable with no cached copy)."""
+
+
 class DataError(TridentError, ValueError):
     """A data file or folder that cannot be read as records; the message names it."""
 

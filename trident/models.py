@@ -1,6 +1,6 @@
 """Models and tokenizers: Hugging Face names/paths, or built-in T5 presets.
 
-Presets are T5 configurations with random init. `tiny-*` keep the whole embedded pipeline
+Presets (trident.presets) are T5 configurations with random init. `tiny-*` keep the whole embedded pipeline
 inside minutes on 2 CPU cores; `codet5p-*-shape` are the real CodeT5+ architectures
 (T5-base / T5-large shaped, 32,100-token vocabulary) for benchmarks without downloads.
 """
@@ -14,29 +14,10 @@ from transformers import (AutoModelForSeq2SeqLM, AutoTokenizer, PreTrainedModel,
                           PreTrainedTokenizerFast, T5Config, T5ForConditionalGeneration)
 
 from trident.errors import VocabularyMismatch
-
-# Tiny presets train without dropout: on a few thousand synthetic records and a few hundred
-# steps, dropout 0.1 roughly halves how far the loss falls (measured), and the smoke run
-# must show learning in minutes. The shape presets keep CodeT5+'s 0.1.
-PRESETS: dict[str, dict] = {
-    "tiny-teacher": dict(d_model=128, d_ff=512, d_kv=32, num_heads=4, num_layers=3, num_decoder_layers=3,
-                         dropout_rate=0.0),
-    # 3.7:1 in parameters with tiny-teacher at the default 2,048-token vocabulary (1.64M : 0.44M),
-    # near CodeT5+'s 770M : 220M
-    "tiny-student": dict(d_model=72, d_ff=288, d_kv=18, num_heads=4, num_layers=2, num_decoder_layers=2,
-                         dropout_rate=0.0),
-    "codet5p-220m-shape": dict(d_model=768, d_ff=3072, d_kv=64, num_heads=12, num_layers=12,
-                               num_decoder_layers=12, vocab_size=32100, dropout_rate=0.1),
-    "codet5p-770m-shape": dict(d_model=1024, d_ff=4096, d_kv=64, num_heads=16, num_layers=24,
-                               num_decoder_layers=24, vocab_size=32100, dropout_rate=0.1),
-}
+from trident.presets import PRESETS, is_preset  # noqa: F401  (is_preset: part of this module's interface)
 
 # Special tokens of the tokenizer trained for presets; ids 0..3 in this order.
 PAD, EOS, UNK, SEP = "<pad>", "</s>", "<unk>", "<sep>"
-
-
-def is_preset(spec: str) -> bool:
-    return spec in PRESETS
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenizerFast:

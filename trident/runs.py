@@ -50,6 +50,16 @@ def ensure_data(cfg: RunConfig) -> None:
         os.replace(tmp, data_dir)
 
 
+def existing_run(path: Path) -> RunDir:
+    """The run at `path` (a folder with its config.yaml), or a RunDirError saying there is none."""
+    if not path.is_dir():
+        raise RunDirError(f"no run at {path}")
+    run = RunDir(path)
+    if not run.config.is_file():
+        raise RunDirError(f"no run at {path}: the folder holds no config.yaml")
+    return run
+
+
 def world_size() -> int:
     """Processes training together (torchrun / accelerate launch set WORLD_SIZE), 1 otherwise."""
     return int(os.environ.get("WORLD_SIZE", "1"))

@@ -93,6 +93,28 @@ register_kind("q_beta", needs=(), defaults={"a": 1.0, "b": 1.0, "q": 1.0},
               ppf=_q(lambda u, p: float(stats.beta.ppf(u, p["a"], p["b"]))))
 
 
+# Kinds whose min and max are values the parameter takes (the others' are exponents, or absent).
+VALUE_BOUNDS = ("uniform", "int_uniform", "log_uniform_values", "q_uniform", "q_log_uniform_values",
+                "inv_log_uniform_values")
+CHOICE_KINDS = ("categorical", "constant")  # `values` / `value`: drawn as given
+
+
+def spec_keys() -> set[str]:
+    """Every key a parameter spec may have, with W&B's meaning."""
+    keys = {"value", "values", "distribution", "probabilities"}
+    for kind in KINDS.values():
+        keys |= set(kind.needs) | set(kind.defaults)
+    return keys
+
+
+def draws_integers(kind: str, p: dict) -> bool:
+    """Whether every value the kind draws is a whole number (so an integer key can take it)."""
+    if kind == "int_uniform":
+        return True
+    q = {**KINDS[kind].defaults, **p}.get("q") if kind in KINDS else None
+    return isinstance(q, (int, float)) and not isinstance(q, bool) and float(q).is_integer()
+
+
 def kind_of(name: str, p: dict) -> str:
     """The kind a parameter spec names, inferred as W&B does when `distribution` is left out."""
     if "distribution" in p:
@@ -110,7 +132,7 @@ def kind_of(name: str, p: dict) -> str:
 def check(name: str, p: dict) -> None:
     """Refuse an unknown kind or a missing key, naming the parameter."""
     kind = kind_of(name, p)
-    if kind in ("categorical", "constant"):
+    if kind in CHOICE_KINDS:
         return
     if kind not in KINDS:
         raise ValueError(f"parameter {name!r}: distribution {kind!r} is not supported; "

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from trident.errors import SweepError
-from trident.sweeps import distributions
+from trident.sweeps.schema import parameter_problems
 from trident.sweeps.registry import PRUNERS, SAMPLERS
 
 
@@ -54,6 +54,7 @@ def schema_violations(raw: dict) -> list[str]:
     try:
         with warnings.catch_warnings():  # its pydantic-v1 style config warns on every import: not the user's concern
             warnings.filterwarnings("ignore", category=UserWarning, module="pydantic")
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module="sweeps")
             import sweeps
     except ImportError:
         return []
@@ -74,7 +75,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
         raise SweepError(f"{path}: not a readable sweep file ({exc})") from None
     if not isinstance(raw, dict):
         raise SweepError(f"{path}: a sweep file is a mapping")
-    problems = schema_violations(raw)
+    problems: list[str] = []
     method = raw.get("method")
     if method not in SAMPLERS:
         problems.append(f"method must be one of {', '.join(SAMPLERS)}, not {method!r}")
@@ -90,18 +91,20 @@ def load_sweep(path: str | Path) -> SweepSpec:
     for name, p in params.items():
         if not isinstance(p, dict):
             problems.append(f"parameter {name}: give value, values, or a distribution with its bounds")
-        elif method == "grid" and "values" not in p and "value" not in p:
-            problems.append(f"parameter {name}: a grid needs values")
-        else:
-            try:
-                distributions.check(name, p)
-            except ValueError as exc:
-                problems.append(str(exc))
+        else:  # the key, its spec and its values against the run config's schema
+            found = parameter_problems(str(name), p)
+            if not found and method == "grid" and "values" not in p and "value" not in p:
+                found = [f"parameter {name}: a grid needs values"]
+            problems += found
     command = raw.get("command")
     if not command or "${args}" not in command:
         problems.append("command must pass the parameters with ${args}")
     elif "trident" not in command or "train" not in command:
         problems.append("command must run `trident train` (e.g. [${env}, ${interpreter}, -m, trident, train, ${args}])")
+    # W&B's own checks (its wording is vaguer) catch what trident's do not
+    problems = problems or schema_violations(raw)
+    if len(problems) == 1:
+        raise SweepError(f"{path}: {problems[0]}")
     if problems:
         raise SweepError(f"{path}: not a valid sweep file:\n  - " + "\n  - ".join(problems))
     return SweepSpec(path=path, name=raw.get("name") or path.stem, method=method, metric=metric["name"],
@@ -138,6 +141,40 @@ def train_argv(spec: SweepSpec, params: dict[str, Any]) -> list[str]:
     if cmd[at + 1] != "train":
         raise SweepError(f"{spec.path}: the command must run `trident train`, found {' '.join(cmd)}")
     return cmd[at + 2:]
+
+
+# Parameters that can change which models a trial loads: its config file, the model names, and
+# the loss components (which decide the sentence encoders a run needs).
+MODEL_PARAMETERS = ("config", "model.", "loss.components", "loss.semantic_model", "loss.contrastive_model",
+                    "loss.plugins")
+
+
+def model_points(spec: SweepSpec) -> list[dict[str, Any]]:
+    """Every combination of the choices of MODEL_PARAMETERS (the others keep the command's values):
+    between them, the trials load no model these points do not."""
+    chosen = {name: point_values(p) for name, p in spec.parameters.items()
+              if name.startswith(MODEL_PARAMETERS) and ("values" in p or "value" in p)}
+    return [dict(zip(chosen, combo)) for combo in itertools.product(*chosen.values())]
+
+
+def check_trial_models(spec: SweepSpec) -> None:
+    """Resolve every model the trials will load (trident.model_names) and every config file they
+    start from, so that a name no trial could load stops the sweep before its study exists."""
+    from trident.config import load_run_config
+    from trident.errors import ConfigError
+    from trident.model_names import encoder_refs, resolve_models, student_refs
+
+    refs = []
+    for params in model_points(spec):
+        try:
+            cfg = load_run_config(train_argv(spec, params))
+            refs += student_refs(cfg) + encoder_refs(cfg)
+        except ConfigError as exc:
+            raise SweepError(f"{spec.path}: {exc}") from None
+    try:
+        resolve_models(refs)
+    except ConfigError as exc:
+        raise SweepError(f"{spec.path}: {exc}") from None
 
 
 def encode_value(value: Any) -> Any:
