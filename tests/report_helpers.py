@@ -13,6 +13,18 @@ N = 10  # validation examples; example i's reference is one line, `assertEquals(
 REFS = [[f"assertEquals({i}, result);"] for i in range(N)]
 
 
+# The loss components of trident-v1 and of the three method presets built on it (as in experiments/).
+V1 = {"focal": {"start": 0.5, "end": 0.3}, "jsd": {"start": 0.3, "end": 0.4},
+      "semantic": {"start": 0.2, "end": 0.3}, "pans": {"start": 0.05, "end": 0.1},
+      "ast": {"start": 0.05, "end": 0.1}, "contrastive": {"start": 0.1, "end": 0.2}}
+METHOD_COMPONENTS = {
+    "trident-v1": V1,
+    "trident-v1-hidden": {**V1, "hidden": {"start": 0.1, "end": 0.1}},
+    "trident-v1-seqkd": {**V1, "seqkd": {"start": 0.2, "end": 0.2}},
+    "trident-v1-gkd": {k if k != "jsd" else "gkd": v for k, v in V1.items()},  # gkd takes jsd's place
+}
+
+
 def predictions(right: int, broken: int) -> list[str]:
     """Examples 0..right-1 predicted exactly, the last `broken` as a line that does not parse
     (AST-invalid, and wrong), every other as a valid but wrong line (a false positive and a

@@ -10,20 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from report_helpers import make_run
+from report_helpers import METHOD_COMPONENTS, make_run
 from trident.analysis.report import build_report, parser
 
 CHROMIUM = Path("/usr/bin/chromium")
 WIDTH = 1200
-V1 = {"focal": {"start": 0.5, "end": 0.3}, "jsd": {"start": 0.3, "end": 0.4},
-      "semantic": {"start": 0.2, "end": 0.3}, "pans": {"start": 0.05, "end": 0.1},
-      "ast": {"start": 0.05, "end": 0.1}, "contrastive": {"start": 0.1, "end": 0.2}}
-PRESETS = {
-    "trident-v1": V1,
-    "trident-v1-hidden": {**V1, "hidden": {"start": 0.1, "end": 0.1}},
-    "trident-v1-seqkd": {**V1, "seqkd": {"start": 0.2, "end": 0.2}},
-    "trident-v1-gkd": {k if k != "jsd" else "gkd": v for k, v in V1.items()},
-}
+PRESETS = METHOD_COMPONENTS
 # preset -> (right, broken, executed): the baseline gets everything right (100.0 with a zero-width
 # interval), gkd half (the widest intervals), the retrieval row nothing (Δ -100.00 [-100.00, -100.00]).
 PLAN = {"trident-v1": (10, 0, 10), "trident-v1-hidden": (8, 1, 7), "trident-v1-seqkd": (7, 0, 6),

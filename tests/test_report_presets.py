@@ -6,19 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from report_helpers import N, by_row, column, make_run
+from report_helpers import METHOD_COMPONENTS, N, V1, by_row, column, make_run
 from trident.analysis.report import ReportError, build_report, main, parser
 from trident.analysis.sources import RunData, label_from_components, load_run_dir
 
-V1 = {"focal": {"start": 0.5, "end": 0.3}, "jsd": {"start": 0.3, "end": 0.4},
-      "semantic": {"start": 0.2, "end": 0.3}, "pans": {"start": 0.05, "end": 0.1},
-      "ast": {"start": 0.05, "end": 0.1}, "contrastive": {"start": 0.1, "end": 0.2}}
-COMPONENTS = {
-    "trident-v1": V1,
-    "trident-v1-hidden": {**V1, "hidden": {"start": 0.1, "end": 0.1}},
-    "trident-v1-seqkd": {**V1, "seqkd": {"start": 0.2, "end": 0.2}},
-    "trident-v1-gkd": {k if k != "jsd" else "gkd": v for k, v in V1.items()},  # gkd takes jsd's place
-}
+COMPONENTS = METHOD_COMPONENTS
 # (preset, seed) -> (examples predicted exactly, examples predicted as a line that does not parse,
 # wall time). Every other example gets a valid but wrong line (`assertEquals(i + 100, result);`),
 # so each example holds one reference line and one predicted line: a right one is a true

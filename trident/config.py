@@ -489,15 +489,20 @@ def _check_allowed(obj: Any, prefix: str) -> None:
     """Every field's `allowed` range or choices, recursing into sections and mappings of sections."""
     for f in dataclasses.fields(obj):
         key, value = f"{prefix}{f.name}", getattr(obj, f.name)
-        if dataclasses.is_dataclass(value):
-            _check_allowed(value, key + ".")
-        elif isinstance(value, dict):
-            for name, item in value.items():
-                if dataclasses.is_dataclass(item):
-                    _check_allowed(item, f"{key}.{name}.")
+        _check_inside(key, value)
         allowed = f.metadata.get("allowed")
         if allowed is not None and not allowed.admits(value):
             raise ConfigError(f"{key}: expected {allowed}, got {value!r}")
+
+
+def _check_inside(key: str, value: Any) -> None:
+    """The allowed ranges inside `value`: a section, or a mapping of sections (loss.components)."""
+    if dataclasses.is_dataclass(value):
+        _check_allowed(value, key + ".")
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            if dataclasses.is_dataclass(item):
+                _check_allowed(item, f"{key}.{name}.")
 
 
 def validate(cfg: RunConfig) -> None:
@@ -583,12 +588,7 @@ def check_value(key: str, value: Any) -> Any:
     """`value` as `key` would take it (its type, its allowed values), or a ConfigError naming the key."""
     hint, allowed = key_type(key)
     coerced = _coerce(value, hint, key)
-    if dataclasses.is_dataclass(coerced):
-        _check_allowed(coerced, key + ".")
-    elif isinstance(coerced, dict):
-        for name, item in coerced.items():
-            if dataclasses.is_dataclass(item):
-                _check_allowed(item, f"{key}.{name}.")
+    _check_inside(key, coerced)
     if allowed is not None and not allowed.admits(coerced):
         raise ConfigError(f"{key}: expected {allowed}, got {coerced!r}")
     return coerced
