@@ -9,6 +9,7 @@ import pytest
 from trident import java
 from trident.cli import main
 from trident.data.mining.assertions import split_test_source
+from trident.data.mining.focal import FOCAL_RULES
 from trident.data.mining.miner import MineOptions, mine
 from trident.data.mining.splits import assign, parse_ratios
 from trident.data.records import PLACEHOLDER, load_split
@@ -39,26 +40,53 @@ def test_fixture_mines_to_the_golden_records(mined):
     assert stats.unusable_files == GOLDEN["unusable_files"]
     assert (stats.java_files, stats.test_methods, stats.test_factories) == (
         GOLDEN["java_files"], GOLDEN["test_methods"], GOLDEN["test_factories"])
+    assert (stats.focal_rules, stats.parse_failures, stats.frameworks) == (
+        GOLDEN["focal_rules"], GOLDEN["parse_failures"], GOLDEN["frameworks"])
 
 
 def test_fixture_counts_are_the_documented_ones(mined):
     """The numbers the fixture's README states, written down apart from the golden file."""
     out, stats = mined
     assert stats.skipped == {"no_assertion": 2, "too_many_assertions": 1, "text_block_in_assertion": 1,
-                             "no_focal_class": 1, "focal_method_overload_ambiguous": 1, "duplicate": 1}
-    assert (stats.java_files, stats.test_methods, stats.test_factories) == (15, 22, 1)
-    assert stats.unusable_files == [{"file": "mine-project/core/src/test/java/org/acme/core/BrokenTest.java",
-                                     "error": "parse error at line 9"}]
-    assert sum(stats.records.values()) == 15
+                             "no_focal_class": 1, "no_focal_method": 1, "duplicate": 1,
+                             "focal_method_abstract": 1}
+    assert (stats.java_files, stats.test_methods, stats.test_factories) == (37, 34, 1)
+    # BrokenTest's missing parenthesis, and three of the four constructs tree-sitter-java 0.23.5
+    # cannot parse (WhenLocal, `when` as a plain local, parses).
+    grammar = "mine-project/extra/src/main/java/org/acme/extra/grammar/"
+    assert stats.unusable_files == [
+        {"file": "mine-project/core/src/test/java/org/acme/core/BrokenTest.java", "error": "parse error at line 9"},
+        {"file": grammar + "EarlySuper.java", "error": "parse error at line 7"},
+        {"file": grammar + "NonNullVarargs.java", "error": "parse error at line 5"},
+        {"file": grammar + "PoundEscape.java", "error": "parse error at line 6"},
+        {"file": grammar + "WhenLoop.java", "error": "parse error at line 9"}]
+    assert stats.parse_failures == {"mine-project": 5}
+    assert sum(stats.records.values()) == 26
+    # Every test method is a record or one skip.
+    assert sum(stats.records.values()) + sum(stats.skipped.values()) == stats.test_methods
+    assert stats.focal_rules == {"test_name": 14, "effect_before_assertion": 6, "assertion": 6}
+    assert stats.frameworks == {"junit3": 3, "junit4": 6, "junit5": 14, "testng": 3}
     saved = json.loads((out / "stats.json").read_text())
     assert saved["skipped"] == stats.skipped and saved["records"] == stats.records
+    assert saved["focal_rules"] == stats.focal_rules and saved["parse_failures"] == {"mine-project": 5}
 
 
 def test_each_test_maps_to_the_focal_method_the_readme_names(mined):
     out, _ = mined
+    records = [r for rs in _records(out).values() for r in rs]
     got = {(r["test_class"], r["test_name"]): (r["focal_class"], r["focal_method"].split("(")[0].split()[-1],
                                                r["focal_method"].split(")")[0].count(","))
-           for rs in _records(out).values() for r in rs}
+           for r in records}
+    rules = {r["test_name"]: r["focal_rule"] for r in records}
+    assert rules == {
+        **dict.fromkeys(["testAdd", "shouldSubtract", "testDivide", "testReverse", "testIsBlank", "testJoin", "testSlug",
+                         "testSlugs", "testIncrement", "testReset", "testValue", "testBalance", "testTick", "testArea"],
+                        "test_name"),
+        **dict.fromkeys(["runningTotal", "stocking", "postsAndClears", "testAudit", "testClear", "recordsValues"],
+                        "effect_before_assertion"),
+        **dict.fromkeys(["throwsOnZero", "rejectsNull", "describesItself", "addsAmounts", "triples",
+                         "rejectsMixedCurrencies"], "assertion"),
+    }
     assert got == {
         ("org.acme.core.CalculatorTest", "testAdd"): ("org.acme.core.Calculator", "add", 2),  # the 3-argument overload
         ("org.acme.core.CalculatorTest", "shouldSubtract"): ("org.acme.core.Calculator", "subtract", 1),
@@ -75,7 +103,23 @@ def test_each_test_maps_to_the_focal_method_the_readme_names(mined):
         ("org.acme.legacy.CounterTest", "testReset"): ("org.acme.legacy.Counter", "reset", 0),
         ("org.acme.legacy.TestCounter", "testValue"): ("org.acme.legacy.Counter", "value", 0),
         ("org.acme.app.InventoryTest", "stocking"): ("org.acme.app.Inventory", "add", 1),
+        # an interface's default method; an abstract one through its only implementation (Circle)
+        ("org.acme.shapes.ShapeTest", "describesItself"): ("org.acme.shapes.Shape", "describe", 0),
+        ("org.acme.shapes.ShapeTest", "testArea"): ("org.acme.shapes.Circle", "area", 0),
+        ("org.acme.twin.ClockTest", "testTick"): ("org.acme.twin.Clock", "tick", 0),  # beta's, by module
+        ("org.acme.extra.LedgerTestCase", "testBalance"): ("org.acme.extra.Ledger", "balance", 0),
+        ("org.acme.extra.LedgerTestCase", "testAudit"): ("org.acme.extra.Ledger", "post", 0),  # audit is private
+        ("org.acme.extra.LedgerTestCase", "testClear"): ("org.acme.extra.Ledger", "post", 0),  # clear is not called
+        ("org.acme.extra.LedgerIT", "postsAndClears"): ("org.acme.extra.Ledger", "clear", 0),
+        ("org.acme.extra.MeterTest", "recordsValues"): ("org.acme.extra.Meter", "record", 0),  # class-level @Test
+        ("org.acme.extra.MoneyTest", "addsAmounts"): ("org.acme.extra.Money", "plus", 0),  # not builder
+        ("org.acme.extra.MoneyTest", "triples"): ("org.acme.extra.Money", "times", 0),  # not of, nor getAmount
+        ("org.acme.extra.MoneyTest", "rejectsMixedCurrencies"): ("org.acme.extra.Money", "plus", 0),
     }
+    clock = next(r for r in records if r["test_name"] == "testTick")
+    assert clock["focal_file"] == "twins/beta/src/main/java/org/acme/twin/Clock.java"
+    shape = next(r for r in records if r["test_name"] == "describesItself")
+    assert shape["focal_context"].startswith("interface Shape {")
 
 
 def test_mined_records_are_whole_java_and_load(mined):
@@ -92,6 +136,7 @@ def test_mined_records_are_whole_java_and_load(mined):
                 filled = filled.replace(PLACEHOLDER, a, 1)
             assert java.parses_as_method(filled), record.id
             assert {"repo", "test_file", "test_class", "test_name", "focal_file", "focal_class"} <= set(record.extra)
+            assert record.extra["focal_rule"] in FOCAL_RULES
 
 
 def test_no_test_class_is_in_two_splits(mined, tmp_path):
@@ -141,13 +186,30 @@ def test_filters_min_max_and_length(tmp_path):
     stats = mine([FIXTURE], tmp_path / "a", MineOptions(workers=1, min_assertions=2, max_assertions=2), progress=False)
     kept = [r for rs in _records(tmp_path / "a").values() for r in rs]
     assert kept and all(len(r["assertions"]) == 2 for r in kept)
-    # 11 one-assertion records, and the one-assertion tests skipped later for another reason
-    # (the duplicate, the overload, the missing Report, the text block): the count comes first.
-    assert len(kept) == 4 and stats.skipped["too_few_assertions"] == 11 + 4
+    # 22 one-assertion records, and the one-assertion tests skipped later for another reason
+    # (the duplicate, the 4-argument add, the missing Report, the text block, the abstract Polygon.sides):
+    # the count comes first.
+    assert len(kept) == 4 and stats.skipped["too_few_assertions"] == 22 + 5
     stats = mine([FIXTURE], tmp_path / "b", MineOptions(workers=1, max_chars=120), progress=False)
     for r in (r for rs in _records(tmp_path / "b").values() for r in rs):
-        assert len(r["focal_method"]) + len(r["test_method_masked"]) <= 120
+        assert len(r["focal_method"]) + len(r["test_method_masked"]) + sum(map(len, r["assertions"])) <= 120
     assert stats.skipped["too_long"] > 0
+
+
+def test_max_chars_bounds_each_assertion_and_counts_the_drop(mined, tmp_path):
+    """MoneyTest.rejectsMixedCurrencies: an assertThrows whose lambda holds three statements."""
+    out, _ = mined
+    record = next(r for rs in _records(out).values() for r in rs if r["test_name"] == "rejectsMixedCurrencies")
+    (lambda_assertion,) = record["assertions"]
+    assert lambda_assertion.startswith("assertThrows(IllegalArgumentException.class, () -> { Money dollars")
+    bound = len(lambda_assertion) - 1  # every other assertion of the fixture is far shorter
+    assert max(len(a) for rs in _records(out).values() for r in rs for a in r["assertions"]
+               if a != lambda_assertion) < bound
+    stats = mine([FIXTURE], tmp_path / "o", MineOptions(workers=1, max_chars=bound), progress=False)
+    assert stats.skipped["assertion_too_long"] == 1
+    kept = [r for rs in _records(tmp_path / "o").values() for r in rs]
+    assert "rejectsMixedCurrencies" not in {r["test_name"] for r in kept}
+    assert sum(stats.records.values()) + sum(stats.skipped.values()) == stats.test_methods  # nothing dropped silently
 
 
 def test_extractor_folds_multiline_assertions_and_finds_them_anywhere():
@@ -223,7 +285,8 @@ def test_split_ratios_and_assignment():
 def test_cli_mines_and_names_bad_options(tmp_path, capsys):
     assert main(["data", "mine", str(FIXTURE), "--out", str(tmp_path / "o"), "--workers", "1"]) == 0
     text = capsys.readouterr().out
-    assert "mined 15 Java files" in text and "files/s" in text
+    assert "mined 37 Java files" in text and "files/s" in text
+    assert "focal rules: assertion 6, effect_before_assertion 6, test_name 14" in text
     assert "BrokenTest.java: parse error at line 9" in text and "no_focal_class 1" in text
     assert main(["data", "mine", str(FIXTURE), "--out", str(tmp_path / "p"), "--split", "80/20"]) == 2
     assert "--split" in capsys.readouterr().err
@@ -356,3 +419,133 @@ def test_mining_replaces_the_output_folder_whole_or_not_at_all(tmp_path, monkeyp
     with pytest.raises(ConfigError, match="holds other files than a mining's"):
         mine([FIXTURE], out, MineOptions(workers=1), progress=False)
     assert (out / "notes.txt").read_text() == "mine"
+
+
+def _linked(focal_src: bytes, test_src: bytes, *more: bytes) -> dict[str, tuple[str | None, str | None]]:
+    """test name → (focal method name or skip reason, rule) for tests against the first class of `focal_src`."""
+    from trident.data.mining.focal import ClassIndex, FocalClass, focal_method
+    from trident.data.mining.javafile import summarise
+
+    files = [summarise(src, f"src/main/java/F{i}.java") for i, src in enumerate((focal_src, *more))]
+    index = ClassIndex(files, lambda f: False)
+    focal = FocalClass(files[0].classes[0], files[0])
+    out = {}
+    for t in summarise(test_src, "src/test/java/T.java").tests:
+        linked = focal_method(t, focal, index)
+        out[t.name] = ((linked.focal.decl.name + "." + linked.method.name) if linked.method else linked.reason, linked.rule)
+    return out
+
+
+def test_setup_calls_give_way_to_the_method_under_test():
+    """The findings' cases, by hand: a factory, a builder or getInstance() called first, the
+    method under test inside the assertion or further down a chain."""
+    years = b"""package p;
+public final class Years {
+    public static Years years(int n) { return new Years(); }
+    public static Years getInstance() { return new Years(); }
+    public static Builder builder() { return new Builder(); }
+    public Years multipliedBy(int k) { return this; }
+    public Years plus(Years o) { return this; }
+    public int getYears() { return 0; }
+    public void clear() { }
+    public Iterator<Years> listIterator() { return null; }
+    private int secret() { return 1; }
+    public String toString() { return "P"; }
+    public static final class Builder {
+        public Builder value(int v) { return this; }
+        public Years build() { return new Years(); }
+    }
+}
+"""
+    tests = b"""package p;
+class YearsTest {
+    @Test void timesThree() { assertEquals(6, Years.years(2).multipliedBy(3).getYears()); }
+    @Test void testPlus_twoYears() { Years y = Years.years(2); assertEquals(4, y.plus(y).getYears()); }
+    @Test void plusWorks() {
+        Years two = Years.builder().value(2).build();
+        assertEquals(4, two.plus(Years.years(2)).getYears());
+    }
+    @Test void viaInstance() { Years y = Years.getInstance(); assertEquals(0, y.multipliedBy(2).getYears()); }
+    @Test void getter() { Years y = Years.years(3); int n = y.getYears(); assertEquals(3, n); }
+    @Test void clears() { Years y = Years.years(3); y.getYears(); y.clear(); assertEquals(0, y.getYears()); }
+    @Test void onlyFactory() { assertNotNull(Years.years(1)); }
+    @Test void testSecret() { Years y = Years.years(1); assertEquals(1, y.getYears()); }
+    @Test void testListIterator() { Years y = Years.years(1); assertNotNull(y.listIterator()); }
+    @Test void otherReceiver() { List<Years> list = new ArrayList<>(); list.clear(); assertEquals(0, Years.years(0).getYears()); }
+    @Test void printed() { Years y = Years.years(1); assertEquals("P", toString(y)); }
+    @Test void wrongArity() { Years y = Years.getInstance(); y.clear(1); assertEquals(0, y.getYears()); }
+    private static String toString(Years y) { return y.toString(); }
+}
+"""
+    assert _linked(years, tests) == {
+        "timesThree": ("Years.multipliedBy", "assertion"),  # not years (a factory) nor getYears (an accessor)
+        "testPlus_twoYears": ("Years.plus", "test_name"),  # the name up to its `_`
+        "plusWorks": ("Years.plus", "assertion"),  # not builder; value and build are the Builder's
+        "viaInstance": ("Years.multipliedBy", "assertion"),  # not getInstance
+        "getter": ("Years.getYears", "only_call"),  # an accessor is the focal method when nothing else is called
+        "clears": ("Years.clear", "effect_before_assertion"),  # the dropped-result getYears() is an accessor
+        "onlyFactory": ("Years.years", "factory"),  # a factory when nothing else is called
+        "testSecret": ("Years.getYears", "assertion"),  # secret is private: never focal
+        "testListIterator": ("Years.listIterator", "test_name"),
+        "otherReceiver": ("Years.getYears", "assertion"),  # list.clear() is a List's, not Years.clear
+        "printed": ("Years.years", "factory"),  # toString(y) is the test class's own helper, not Years.toString()
+        "wrongArity": ("Years.getYears", "assertion"),  # clear(1) cannot be Years.clear(): it takes no argument
+    }
+
+
+def test_abstract_methods_take_their_only_implementation():
+    shape = b"package p;\npublic interface Shape { double area(); int sides(); String label(); default String name() { return \"s\"; } }\n"
+    circle = b"package p;\npublic class Circle implements Shape { public double area() { return 3; } public int sides() { return 0; } }\n"
+    square = b"package p;\npublic abstract class Square implements Shape { public double area() { return 4; } }\n"
+    # reached twice (implements Shape, and extends Base, which implements Shape): still one implementation
+    base = b"package p;\npublic abstract class Base implements Shape { }\n"
+    tri = b"package p;\npublic class Tri extends Base implements Shape { public String label() { return \"t\"; } }\n"
+    tests = b"""package p;
+class ShapeTest {
+    @Test void testArea() { Shape s = new Circle(); assertEquals(3, s.area(), 0); }
+    @Test void testSides() { Shape s = new Circle(); assertEquals(0, s.sides()); }
+    @Test void testName() { Shape s = new Circle(); assertEquals("s", s.name()); }
+    @Test void testLabel() { Shape s = new Tri(); assertEquals("t", s.label()); }
+}
+"""
+    assert _linked(shape, tests, circle, square, base, tri) == {
+        "testArea": ("focal_method_abstract", None),  # Circle and Square both implement area: no rule applies
+        "testSides": ("Circle.sides", "test_name"),  # only Circle does
+        "testName": ("Shape.name", "test_name"),  # a default method has a body
+        "testLabel": ("Tri.label", "test_name"),
+    }
+
+
+def test_test_class_names_modules_testng_class_tests_and_wildcard_frameworks():
+    from trident.data.mining.focal import focal_class_names, module
+    from trident.data.mining.javafile import summarise
+
+    assert focal_class_names("LedgerTestCase")[0] == "Ledger"
+    assert focal_class_names("LedgerIT") == ["Ledger"] and focal_class_names("LedgerTests")[0] == "Ledger"
+    assert module("twins/beta/src/test/java/org/acme/T.java") == module("twins/beta/src/main/java/org/acme/C.java") == "twins/beta"
+    assert module("legacy/test/org/T.java") == module("legacy/src/org/C.java") == "legacy"
+    assert module("src/main/java/C.java") == ""
+
+    testng = summarise(b"""import org.testng.annotations.*;
+@Test
+public class MeterTest {
+    @BeforeMethod public void setUp() { }
+    public void records() { assertEquals(1, 1); }
+    @Test(enabled = true) public void annotated() { assertEquals(1, 1); }
+    public int value() { return 1; }
+    public static void helper() { }
+    void packagePrivate() { }
+}
+""", "MeterTest.java")
+    assert [(t.name, t.framework) for t in testng.tests] == [("records", "testng"), ("annotated", "testng")]
+
+    def framework(imports: str) -> str:
+        return summarise(f"{imports}\nclass T {{ @Test void t() {{ assertTrue(true); }} }}\n".encode(), "T.java").tests[0].framework
+
+    assert framework("import org.junit.jupiter.api.*;") == "junit5"
+    assert framework("import org.testng.annotations.*;") == "testng"
+    assert framework("import org.junit.*;") == "junit4"
+    # a static wildcard names a class's members, not the annotation: it is passed over
+    assert framework("import static org.junit.Assert.*;\nimport org.testng.annotations.*;") == "testng"
+    assert framework("import static org.junit.jupiter.api.Assertions.*;") == "junit"
+    assert framework("import org.junit.jupiter.api.*;\nimport org.junit.Test;") == "junit4"  # a single-type import wins

@@ -57,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     mine.add_argument("--min-assertions", type=int, default=1, help="fewest assertions a record may have (default: 1)")
     mine.add_argument("--max-assertions", type=int, default=5, help="most assertions a record may have (default: 5)")
     mine.add_argument("--max-chars", type=int, default=10_000,
-                      help="longest focal method + masked test, in characters; 0 = no limit (default: 10000)")
+                      help="longest focal method + masked test + assertions, in characters (one assertion "
+                           "longer than this alone: assertion_too_long); 0 = no limit (default: 10000)")
     mine.add_argument("--max-file-bytes", type=int, default=4_000_000,
                       help="skip (and count) .java files larger than this; 0 = no limit (default: 4000000)")
     mine.add_argument("--split", default="80/10/10", help="train/val/test shares (default: 80/10/10)")

@@ -1,15 +1,29 @@
 """Test method → focal class → focal method, methods2test-style, within one repository.
 
-Focal class: the test class's top-level name without its `Test`/`Tests` suffix or `Test` prefix
-(`FooTest`, `FooTests`, `TestFoo` → `Foo`; a suite split by topic, `TestFoo_Parsing`, falls back
-to the part before the `_`), looked up among the repository's classes that are
-not tests: in the test's own package first, then the one the test file imports (by name or by a
-wildcard import of its package), then the only class of that name anywhere.
+Focal class: the test class's top-level name without its `Test`/`Tests`/`TestCase`/`IT` suffix or
+`Test` prefix (`FooTest`, `FooTests`, `FooTestCase`, `FooIT`, `TestFoo` → `Foo`; a suite split by
+topic, `TestFoo_Parsing`, falls back to the part before the `_`), looked up among the repository's
+classes, interfaces included, that are not tests: in the test's own package first, then the one the
+test file imports (by name or by a wildcard import of its package), then the only class of that
+name anywhere; at each step, several candidates are told apart by module (a test under
+`X/src/test/java` takes the class under `X/src/main/java`).
 
-Focal method, the first rule that gives one name:
-1. a method named like the test without its `test`/`should` prefix (`testAdd`, `shouldAdd` → `add`);
-2. the only method of the focal class the test calls;
-3. the last call before the first assertion whose receiver is of the focal class's type.
+Focal method: a method of the focal class the test calls (on a receiver of the focal class's type,
+read through chains such as `Foo.of(1).plus(2)`, or on no receiver), not private, and with a body;
+for an abstract or interface method, its only implementation among the focal class's subtypes.
+Factories and builders (static methods, or ones named `builder`, `newBuilder`, `getInstance`,
+`create…`, `of`, `valueOf`, `newInstance`…, returning the focal class or a builder) are setup:
+rules 2-5 pass over them when the test calls any other focal-class method. The first rule that
+gives a name wins, and the record says which (`focal_rule`):
+1. `test_name`: the test's name without its `test`/`should` prefix, whole or up to its first `_`
+   (`testAdd`, `testAdd_overflow` → `add`);
+2. `effect_before_assertion`: the last call before the first assertion that is a statement of its
+   own, its result dropped (called for its effect, which the assertions observe), accessors aside;
+3. `assertion`: the outermost call inside the first assertion that calls one (an accessor such as
+   `getX()`, `isX()`, `size()` only when the assertion calls nothing else);
+4. `only_call`: the only method the test calls;
+5. `last_before_assertion`: the last call before the first assertion (the last of a chain);
+6. `factory`: rules 2-5 over the factories and builders, when the test calls nothing else.
 Overloads of that name are told apart by the test's calls to it: argument counts, then the
 argument types the test shows (literals, `new Foo()`, casts, declared variables).
 Constructors are never focal methods.
@@ -19,9 +33,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from trident.data.mining.javafile import ClassDecl, JavaFile, MethodDecl, TestMethod
+from trident.data.mining.javafile import Call, ClassDecl, JavaFile, MethodDecl, TestMethod
 
 _PREFIX = re.compile(r"^(?:test|should)_*", re.IGNORECASE)
+FOCAL_RULES = ("test_name", "effect_before_assertion", "assertion", "only_call", "last_before_assertion", "factory")
+_FACTORY_NAMES = frozenset({"builder", "newBuilder", "getInstance", "newInstance", "instance", "of", "valueOf", "from"})
+_ACCESSOR = re.compile(r"^(?:get|is|has)[A-Z0-9_]")
+_ACCESSOR_NAMES = frozenset({"toString", "hashCode", "size", "length", "isEmpty"})
 
 
 @dataclass(frozen=True)
@@ -37,11 +55,12 @@ class Linked:
     focal: FocalClass | None = None
     method: MethodDecl | None = None
     reason: str | None = None
+    rule: str | None = None  # which of FOCAL_RULES chose the method
 
 
 def focal_class_names(test_class: str) -> list[str]:
     names = []
-    for suffix in ("Tests", "Test"):
+    for suffix in ("TestCase", "Tests", "Test", "IT"):
         if test_class.endswith(suffix) and len(test_class) > len(suffix):
             names.append(test_class[: -len(suffix)])
     if test_class.startswith("Test") and test_class[4:5].isupper():
@@ -51,16 +70,51 @@ def focal_class_names(test_class: str) -> list[str]:
     return names
 
 
+_SOURCE_ROOTS = frozenset({"src", "test", "tests", "main"})
+
+
+def module(path: str) -> str:
+    """The module a source file belongs to: the folders above its `src` (or plain `test/`)
+    folder, so `x/src/test/java/…` and `x/src/main/java/…` (and `x/test/…`, `x/src/…`) are both `x`."""
+    parts = path.split("/")[:-1]
+    cut = next((i for i, p in enumerate(parts) if p in _SOURCE_ROOTS), len(parts))
+    return "/".join(parts[:cut])
+
+
 class ClassIndex:
     """The repository's non-test classes by simple name."""
 
     def __init__(self, files: list[JavaFile], is_test_file) -> None:
         self.by_name: dict[str, list[FocalClass]] = {}
+        self.subtypes: dict[str, list[FocalClass]] = {}  # simple name → classes extending or implementing it
         for f in files:
             if f.error or is_test_file(f):
                 continue
             for c in f.classes:
                 self.by_name.setdefault(c.name, []).append(FocalClass(c, f))
+                for parent in {c.superclass, *c.interfaces} - {None, c.name}:
+                    self.subtypes.setdefault(parent, []).append(FocalClass(c, f))
+
+    def implementation(self, focal: FocalClass, method: MethodDecl) -> tuple[FocalClass, MethodDecl] | None:
+        """The only method with a body overriding `method` (abstract) among the focal class's
+        subtypes in the repository, searched through the whole hierarchy below it; None when
+        there is none or several."""
+        found, seen, todo, scanned = [], {focal.decl.name}, [focal.decl.name], set()
+        while todo:
+            for sub in self.subtypes.get(todo.pop(), []):
+                key = (sub.file.path, sub.decl.name, sub.decl.top_level)
+                if key in scanned:  # reached through two parents (implements A, extends B implementing A)
+                    continue
+                scanned.add(key)
+                for m in sub.decl.methods:
+                    if (m.name == method.name and m.body and not m.private and not m.constructor
+                            and m.params == method.params and all(
+                                a == b or a is None or b is None for a, b in zip(m.param_types, method.param_types))):
+                        found.append((sub, m))
+                if sub.decl.name not in seen:
+                    seen.add(sub.decl.name)
+                    todo.append(sub.decl.name)
+        return found[0] if len(found) == 1 else None
 
     def find(self, test_file: JavaFile, test_class: str) -> tuple[FocalClass | None, str | None]:
         names = focal_class_names(test_class)
@@ -72,14 +126,15 @@ class ClassIndex:
             if not found:
                 continue
             same_package = [c for c in found if c.file.package == test_file.package]
-            if len(same_package) == 1:
-                return same_package[0], None
             imported = [c for c in found if f"{c.file.package}.{name}" in test_file.imports
                         or f"{c.file.package}.*" in test_file.imports]
-            if len(imported) == 1:
-                return imported[0], None
-            if len(found) == 1:
-                return found[0], None
+            for step in (same_package, imported, found):
+                if len(step) > 1:  # the same class in sibling modules: the test's own module decides
+                    step = [c for c in step if module(c.file.path) == module(test_file.path)]
+                if len(step) == 1:
+                    return step[0], None
+                if step:
+                    break
             ambiguous = True
         return None, "focal_class_ambiguous" if ambiguous else "no_focal_class"
 
@@ -147,36 +202,113 @@ def _overload(candidates: list[MethodDecl], test: TestMethod, focal_name: str) -
     return [m for m in fitting if score(m) == best]
 
 
-def focal_method(test: TestMethod, focal: FocalClass) -> Linked:
-    methods = [m for m in focal.decl.methods if not m.constructor]
-    by_name: dict[str, list[MethodDecl]] = {}
-    for m in methods:
-        by_name.setdefault(m.name, []).append(m)
+def _is_accessor(call: Call) -> bool:
+    return call.args == 0 and (bool(_ACCESSOR.match(call.name)) or call.name in _ACCESSOR_NAMES)
 
-    def pick(name: str) -> Linked:
-        fitting = _overload(by_name[name], test, focal.decl.name)
-        if len(fitting) == 1:
-            return Linked(focal, fitting[0])
-        return Linked(focal, reason="focal_method_overload_ambiguous")
+
+def focal_method(test: TestMethod, focal: FocalClass, index: ClassIndex | None = None) -> Linked:
+    """The focal method of `test` in `focal` (see the module's rules); `index` finds the
+    implementation of an abstract method among the focal class's subtypes."""
+    name_ = focal.decl.name
+    by_name: dict[str, list[MethodDecl]] = {}
+    for m in focal.decl.methods:
+        if not m.constructor and not m.private:
+            by_name.setdefault(m.name, []).append(m)
+    # Return types of the focal file's classes (the focal class and, say, its nested Builder), to
+    # follow a chain: `Foo.builder().name("x").build().render()` calls render on a Foo.
+    returns: dict[tuple[str, str], set] = {}
+    for c in focal.file.classes:
+        for m in c.methods:
+            if not m.constructor:
+                returns.setdefault((c.name, m.name), set()).add(m.returns)
+    memo: dict[int, str | None] = {}
+
+    def receiver(i: int) -> str | None:
+        if i in memo:
+            return memo[i]
+        call = test.calls[i]
+        memo[i] = call.receiver_type
+        if call.receiver_type is None and call.receiver_call is not None:
+            inner = test.calls[call.receiver_call]
+            owner = receiver(call.receiver_call) or (name_ if inner.name in by_name and inner.receiver_type is None
+                                                     and inner.receiver_call is None else None)
+            kinds = returns.get((owner, inner.name), set()) if owner else set()
+            memo[i] = next(iter(kinds)) if len(kinds) == 1 else None
+        return memo[i]
+
+    def on_focal(i: int) -> bool:
+        call = test.calls[i]
+        if call.name not in by_name or not any(m.accepts(call.args) for m in by_name[call.name]):
+            return False
+        if call.unqualified and call.name in test.own_methods:  # the test class's own helper, `toString(taco)`
+            return False
+        got = receiver(i)
+        # No receiver (`reverse(x)`, statically imported) or one whose type the test does not show: it may be ours.
+        return got is None or got == name_
+
+    def setup(call_name: str) -> bool:
+        """A factory or builder: static or named like one, returning the focal class or a builder."""
+        return all((m.static or m.name in _FACTORY_NAMES or m.name.startswith("create"))
+                   and (m.returns == name_ or (m.returns or "").endswith("Builder")) for m in by_name[call_name])
+
+    usable_names: dict[str, bool] = {}
+
+    def usable(call_name: str) -> bool:
+        if call_name not in usable_names:
+            usable_names[call_name] = any(m.body or (index is not None and index.implementation(focal, m) is not None)
+                                          for m in by_name[call_name])
+        return usable_names[call_name]
+
+    calls = [i for i in range(len(test.calls)) if on_focal(i) and usable(test.calls[i].name)]
+    real = [i for i in calls if not setup(test.calls[i].name)]
+    pool = real or calls  # a factory or builder is the focal method only when nothing else is called
+
+    def rule(name: str) -> str:
+        return name if real else "factory"
+
+    def pick(method_name: str, rule: str) -> Linked:
+        fitting = _overload(by_name[method_name], test, name_)
+        if len(fitting) != 1:
+            return Linked(focal, reason="focal_method_overload_ambiguous", rule=rule)
+        m = fitting[0]
+        if m.body:
+            return Linked(focal, m, rule=rule)
+        impl = index.implementation(focal, m) if index is not None else None
+        if impl is None:
+            return Linked(focal, reason="focal_method_abstract", rule=rule)
+        return Linked(impl[0], impl[1], rule=rule)
 
     stripped = _PREFIX.sub("", test.name)
     if stripped and stripped != test.name:
-        name = stripped[0].lower() + stripped[1:]
-        if name in by_name:
-            return pick(name)
-    called = {c.name for c in test.calls if c.name in by_name}
-    if len(called) == 1:
-        return pick(called.pop())
-    before = [c for c in test.calls if c.before_first_assertion and c.receiver_type == focal.decl.name and c.name in by_name]
+        # `testPlusMonths_int_overflow` → plusMonths: the part before a `_` names the method too.
+        for part in dict.fromkeys([stripped, stripped.split("_")[0]]):
+            wanted = part[:1].lower() + part[1:]
+            if wanted and any(test.calls[i].name == wanted for i in calls):
+                return pick(wanted, "test_name")
+    before = [i for i in pool if test.calls[i].before_first_assertion and not test.calls[i].in_assertion]
+    effect = [i for i in before if test.calls[i].statement and not _is_accessor(test.calls[i])]
+    if effect:
+        return pick(test.calls[max(effect, key=lambda i: test.calls[i].end)].name, rule("effect_before_assertion"))
+    inside = [i for i in pool if test.calls[i].in_assertion]
+    if inside:
+        first = [i for i in inside if test.calls[i].assertion == min(test.calls[j].assertion for j in inside)]
+        chosen = [i for i in first if not _is_accessor(test.calls[i])] or first
+        return pick(test.calls[max(chosen, key=lambda i: test.calls[i].end)].name, rule("assertion"))
+    names = {test.calls[i].name for i in pool}
+    if len(names) == 1:
+        return pick(names.pop(), rule("only_call"))
     if before:
-        return pick(before[-1].name)
+        return pick(test.calls[max(before, key=lambda i: test.calls[i].end)].name, rule("last_before_assertion"))
+    if any(on_focal(i) for i in range(len(test.calls))):  # it calls only abstract methods without one implementation
+        return Linked(focal, reason="focal_method_abstract")
     return Linked(focal, reason="no_focal_method")
 
 
-def format_class_context(name: str, superclass: str | None, fields, constructors, methods) -> str:
+def format_class_context(name: str, superclass: str | None, fields, constructors, methods, keyword: str = "class") -> str:
     """methods2test's FM_FC_MS context, one item per line: the class name (and superclass), its
-    fields, its constructors' signatures, its public methods' signatures."""
-    head = f"class {name}" + (f" extends {superclass}" if superclass else "") + " {"
+    fields, its constructors' signatures, its public methods' signatures. `keyword` is `interface`
+    for an interface, `enum`, `record`."""
+    head = f"{keyword} {name}" + (f" extends {superclass}" if superclass else "") + " {"
     body = [*fields, *(f"{s};" for s in constructors), *(f"{s};" for s in methods)]
     return "\n".join([head, *(f"    {line}" for line in body), "}"])
 
@@ -186,4 +318,5 @@ def class_signatures(focal: FocalClass) -> str:
     decl = focal.decl
     return format_class_context(decl.name, decl.superclass, decl.fields,
                                 [m.signature for m in decl.methods if m.constructor],
-                                [m.signature for m in decl.methods if not m.constructor and m.public])
+                                [m.signature for m in decl.methods if not m.constructor and m.public],
+                                "interface" if decl.kind == "interface" else "class")

@@ -18,7 +18,8 @@ from trident.data.mining.assertions import method_assertions, node_text, parse_m
 # time (dynamic tests): it is not a test method with assertions of its own, and is counted apart.
 TEST_ANNOTATIONS = frozenset({"Test", "ParameterizedTest", "RepeatedTest"})
 FACTORY_ANNOTATIONS = frozenset({"TestFactory"})
-_CLASS_TYPES = ("class_declaration", "enum_declaration", "record_declaration")
+# Interfaces are classes here too: their default methods and their implementations are focal methods.
+_CLASS_TYPES = ("class_declaration", "enum_declaration", "record_declaration", "interface_declaration")
 _COMMENTS = frozenset({"line_comment", "block_comment"})
 
 
@@ -33,6 +34,10 @@ class MethodDecl:
     signature: str  # modifiers, type, name and parameters on one line, no annotations
     line: int
     param_types: tuple[str | None, ...] = ()  # see type_name; a varargs parameter is its element type
+    body: bool = True  # False for an abstract or interface method without a default body
+    private: bool = False
+    static: bool = False
+    returns: str | None = None  # the return type as type_name reads it, "void" for void; None for constructors
 
     def accepts(self, args: int) -> bool:
         return args == self.params or (self.varargs and args >= self.params - 1)
@@ -51,6 +56,8 @@ class ClassDecl:
     superclass: str | None  # simple name
     methods: tuple[MethodDecl, ...]
     fields: tuple[str, ...]  # declarations on one line
+    kind: str = "class"  # class, interface, enum, record
+    interfaces: tuple[str, ...] = ()  # simple names of the implemented (or, for an interface, extended) interfaces
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,15 @@ class Call:
     receiver_type: str | None  # simple type name of the receiver when it can be read off the test
     before_first_assertion: bool
     arg_types: tuple[str | None, ...] = ()  # each argument's type where the test shows it (type_name form)
+    assertion: int | None = None  # index of the assertion statement the call is part of
+    receiver_call: int | None = None  # index (in TestMethod.calls) of the call whose result is the receiver
+    end: int = 0  # end byte of the call: of two nested or chained calls, the outer one ends last
+    statement: bool = False  # a statement of its own: its result, if any, is dropped (called for its effect)
+    unqualified: bool = False  # `f(x)`, no receiver written: the test class's own method or a static import
+
+    @property
+    def in_assertion(self) -> bool:
+        return self.assertion is not None
 
 
 @dataclass(frozen=True)
@@ -74,6 +90,7 @@ class TestMethod:
     kinds: tuple[str, ...]
     multiline_literal: bool
     calls: tuple[Call, ...]
+    own_methods: frozenset[str] = frozenset()  # names of the test class's methods (helpers an unqualified call reaches)
 
 
 @dataclass
@@ -181,7 +198,7 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _method(node: ts.Node, source: bytes) -> MethodDecl:
+def _method(node: ts.Node, source: bytes, in_interface: bool = False) -> MethodDecl:
     params = node.child_by_field_name("parameters")
     plist = [p for p in (params.named_children if params is not None else []) if p.type in ("formal_parameter", "spread_parameter")]
     body = node.child_by_field_name("body")
@@ -194,11 +211,16 @@ def _method(node: ts.Node, source: bytes) -> MethodDecl:
     param_types = tuple(type_name(p.child_by_field_name("type") if p.type == "formal_parameter"
                                   else next((c for c in p.named_children if c.type != "modifiers"), None))
                         for p in plist)
+    words = _modifier_words(node)
+    rtype = node.child_by_field_name("type")
     return MethodDecl(param_types=param_types,
         name=_text(node.child_by_field_name("name")), params=len(plist),
         varargs=any(p.type == "spread_parameter" for p in plist),
         constructor=node.type in ("constructor_declaration", "compact_constructor_declaration"),
-        public="public" in _modifier_words(node),
+        # An interface's methods are public unless declared private.
+        public="public" in words or (in_interface and "private" not in words),
+        body=body is not None, private="private" in words, static="static" in words,
+        returns=None if rtype is None else ("void" if rtype.type == "void_type" else type_name(rtype)),
         source=node_text(node, source, cuts), signature=signature, line=node.start_point[0] + 1)
 
 
@@ -248,20 +270,31 @@ def _calls(method: ts.Node, types: dict[str, str], asserts: list[ts.Node]) -> tu
     if body is None:
         return ()
     first = asserts[0].start_byte if asserts else body.end_byte
-    out = []
+    spans = [(a.start_byte, a.end_byte) for a in asserts]
+    nodes = []
     stack = [body]
     while stack:
         node = stack.pop()
         if node.type == "method_invocation":
-            args = node.child_by_field_name("arguments")
-            arg_nodes = [a for a in (args.named_children if args is not None else []) if a.type not in _COMMENTS]
-            out.append((node.start_byte, Call(
-                name=_text(node.child_by_field_name("name")),
-                args=len(arg_nodes), arg_types=tuple(expression_type(a, types) for a in arg_nodes),
-                receiver_type=_receiver_type(node.child_by_field_name("object"), types),
-                before_first_assertion=node.start_byte < first)))
+            nodes.append(node)
         stack.extend(node.children)
-    return tuple(c for _, c in sorted(out, key=lambda pair: pair[0]))
+    # Source order of the method names: in a chain `a.b().c()` both calls start at `a`, b's name comes first.
+    nodes.sort(key=lambda n: n.child_by_field_name("name").start_byte)
+    index = {(n.start_byte, n.end_byte): i for i, n in enumerate(nodes)}
+    out = []
+    for node in nodes:
+        args = node.child_by_field_name("arguments")
+        arg_nodes = [a for a in (args.named_children if args is not None else []) if a.type not in _COMMENTS]
+        obj = node.child_by_field_name("object")
+        out.append(Call(
+            name=_text(node.child_by_field_name("name")),
+            args=len(arg_nodes), arg_types=tuple(expression_type(a, types) for a in arg_nodes),
+            receiver_type=_receiver_type(obj, types),
+            before_first_assertion=node.start_byte < first,
+            assertion=next((k for k, (s, e) in enumerate(spans) if s <= node.start_byte and node.end_byte <= e), None),
+            receiver_call=index.get((obj.start_byte, obj.end_byte)) if obj is not None and obj.type == "method_invocation" else None,
+            end=node.end_byte, unqualified=obj is None, statement=node.parent is not None and node.parent.type == "expression_statement"))
+    return tuple(out)
 
 
 def _fields(body: ts.Node) -> dict[str, str]:
@@ -278,6 +311,9 @@ def _fields(body: ts.Node) -> dict[str, str]:
 def _framework(annotation: ts.Node, imports: tuple[str, ...]) -> str:
     qualified = _text(annotation.child_by_field_name("name"))
     names = [qualified] if "." in qualified else [i for i in imports if i.rsplit(".", 1)[-1] == qualified]
+    if not names:  # no single-type import names it: a wildcard import of its package may (`org.junit.jupiter.api.*`)
+        # A capitalised last part is a class, whose static members (Assertions.*) are no annotation.
+        names = [i for i in imports if i.endswith(".*") and not i[:-2].rsplit(".", 1)[-1][:1].isupper()]
     for name in names:
         if name.startswith("org.junit.jupiter"):
             return "junit5"
@@ -293,6 +329,14 @@ def _superclass(node: ts.Node) -> str | None:
     if sup is None:
         return None
     return _simple_type(sup.named_children[0] if sup.named_child_count else None)
+
+
+def _interfaces(node: ts.Node) -> tuple[str, ...]:
+    """`implements A, B<T>` of a class, `extends A, B` of an interface: simple names."""
+    clause = node.child_by_field_name("interfaces") or next(
+        (c for c in node.children if c.type in ("super_interfaces", "extends_interfaces")), None)
+    types = next((c for c in (clause.named_children if clause is not None else []) if c.type == "type_list"), None)
+    return tuple(t for t in (_simple_type(c) for c in (types.named_children if types is not None else [])) if t)
 
 
 def _first_error_line(node: ts.Node) -> int:
@@ -336,13 +380,20 @@ def summarise(source: bytes, path: str) -> JavaFile:
             members = [m for b in members if b.type == "enum_body_declarations" for m in b.named_children]
         fields = _fields(body)
         methods = []
+        interface = node.type == "interface_declaration"
+        # TestNG's class-level @Test makes every public void method without annotations of its own a test.
+        class_test = next((a for a in _annotations(node) if _annotation_name(a) == "Test"), None)
+        own = frozenset(_text(m.child_by_field_name("name")) for m in members if m.type == "method_declaration")
         for member in members:
             if member.type in ("method_declaration", "constructor_declaration", "compact_constructor_declaration"):
-                methods.append(_method(member, source))
+                methods.append(_method(member, source, interface))
             if member.type != "method_declaration":
                 continue
             names = {_annotation_name(a): a for a in _annotations(member)}
             test_ann = next((names[n] for n in names if n in TEST_ANNOTATIONS), None)
+            if (test_ann is None and class_test is not None and not names and methods[-1].public
+                    and methods[-1].returns == "void" and not methods[-1].static and methods[-1].body):
+                test_ann = class_test
             if any(n in FACTORY_ANNOTATIONS for n in names):
                 out.test_factories += 1
                 continue
@@ -357,12 +408,14 @@ def summarise(source: bytes, path: str) -> JavaFile:
                 name=methods[-1].name, line=member.start_point[0] + 1, class_name=name, top_level=top,
                 framework=_framework(test_ann, out.imports) if test_ann is not None else "junit3",
                 masked=split.masked, assertions=split.assertions, kinds=split.kinds,
-                multiline_literal=split.multiline_literal, calls=_calls(member, _declared_types(member, fields), asserts))
+                multiline_literal=split.multiline_literal, calls=_calls(member, _declared_types(member, fields), asserts),
+                own_methods=own)
             (out.junit3 if junit3 else out.tests).append(test)
         field_decls = tuple(_one_line(node_text(m, source, _annotation_cuts(m, source)))
                             for m in members if m.type == "field_declaration")
         out.classes.append(ClassDecl(name=name, top_level=top, superclass=_superclass(node),
-                                     methods=tuple(methods), fields=field_decls))
+                                     methods=tuple(methods), fields=field_decls,
+                                     kind=node.type.split("_")[0], interfaces=_interfaces(node)))
         stack.extend((m, top) for m in reversed(members) if m.type in _CLASS_TYPES)
     return out
 

@@ -34,7 +34,7 @@ _TESTCASE_BASES = frozenset({"TestCase"})
 class MineOptions:
     min_assertions: int = 1
     max_assertions: int = 5
-    max_chars: int = 10_000  # focal method + masked test; 0 = no limit
+    max_chars: int = 10_000  # focal method + masked test + assertions; 0 = no limit
     ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0
     workers: int = 0  # 0 = one per CPU core
@@ -65,6 +65,8 @@ class MineStats:
     skipped: dict = field(default_factory=dict)
     assertion_kinds: dict = field(default_factory=dict)
     frameworks: dict = field(default_factory=dict)
+    focal_rules: dict = field(default_factory=dict)  # records per focal-method rule (focal.FOCAL_RULES)
+    parse_failures: dict = field(default_factory=dict)  # repo → files the Java grammar could not parse
     seconds: float = 0.0
     files_per_second: float = 0.0
     records_per_second: float = 0.0
@@ -177,12 +179,14 @@ def mine(roots: list[str | Path], out_dir: str | Path, options: MineOptions = Mi
     skipped: Counter = Counter()
     kinds: Counter = Counter()
     frameworks: Counter = Counter()
+    rules: Counter = Counter()
     seen: set = set()
     rows: list[tuple[str, dict]] = []  # (group, record)
     for repo, files in by_repo.items():
         for f in files:
             if f.error:
                 stats.unusable_files.append({"file": f"{repo}/{f.path}", "error": f.error})
+        stats.parse_failures[repo] = sum(1 for f in files if (f.error or "").startswith("parse error"))
         usable = [f for f in files if not f.error]
         junit3 = _junit3_classes(usable)
         tests = {f.path: _tests(f, junit3) for f in usable}
@@ -191,14 +195,15 @@ def mine(roots: list[str | Path], out_dir: str | Path, options: MineOptions = Mi
             stats.test_factories += f.test_factories
             for t in tests[f.path]:
                 stats.test_methods += 1
-                reason, record = _record(repo, f, t, index, options, seen)
+                reason, record, mapped = _record(repo, f, t, index, options, seen)
                 if reason:
                     skipped[reason] += 1
                     continue
                 kinds.update(t.kinds)
                 frameworks[t.framework] += 1
+                rules[record["focal_rule"]] += 1
                 group = {"repo": repo, "package": f"{repo}:{f.package}", "class": f"{repo}:{record['test_class']}",
-                         "focal-class": f"{repo}:{record['focal_class']}"}[group_by]
+                         "focal-class": f"{repo}:{mapped}"}[group_by]
                 rows.append((group, record))
 
     sizes = Counter(g for g, _ in rows)
@@ -206,6 +211,7 @@ def mine(roots: list[str | Path], out_dir: str | Path, options: MineOptions = Mi
     stats.skipped = dict(sorted(skipped.items()))
     stats.assertion_kinds = dict(sorted(kinds.items()))
     stats.frameworks = dict(sorted(frameworks.items()))
+    stats.focal_rules = dict(sorted(rules.items()))
     # The whole folder is written aside and renamed into place: a kill leaves the earlier mining whole.
     with replacing_folder(out_dir) as tmp:
         for split in SPLITS:
@@ -221,27 +227,33 @@ def mine(roots: list[str | Path], out_dir: str | Path, options: MineOptions = Mi
 
 
 def _record(repo: str, f: JavaFile, t: TestMethod, index: ClassIndex, options: MineOptions,
-            seen: set) -> tuple[str | None, dict | None]:
+            seen: set) -> tuple[str | None, dict | None, str | None]:
+    """Why the test is skipped, or its record and the focal class its test class maps to (the
+    record's focal class is the implementing one when the mapped class's method is abstract)."""
     n = len(t.assertions)
     if n == 0:
-        return "no_assertion", None
+        return "no_assertion", None, None
     if n < options.min_assertions:
-        return "too_few_assertions", None
+        return "too_few_assertions", None, None
     if n > options.max_assertions:
-        return "too_many_assertions", None
+        return "too_many_assertions", None, None
     if t.multiline_literal:
-        return "text_block_in_assertion", None
+        return "text_block_in_assertion", None, None
     focal, reason = index.find(f, t.top_level)
     if focal is None:
-        return reason, None
-    linked = focal_method(t, focal)
+        return reason, None, None
+    linked = focal_method(t, focal, index)
     if linked.method is None:
-        return linked.reason, None
-    if options.max_chars and len(linked.method.source) + len(t.masked) > options.max_chars:
-        return "too_long", None
+        return linked.reason, None, None
+    mapped = _qualified(focal.file.package, focal.decl.name)
+    focal = linked.focal  # the implementing class when the focal class's method is abstract
+    if options.max_chars and any(len(a) > options.max_chars for a in t.assertions):
+        return "assertion_too_long", None, None  # say, an assertThrows whose lambda holds the whole test
+    if options.max_chars and len(linked.method.source) + len(t.masked) + sum(map(len, t.assertions)) > options.max_chars:
+        return "too_long", None, None
     key = (linked.method.source, t.masked, t.assertions)
     if key in seen:
-        return "duplicate", None
+        return "duplicate", None, None
     seen.add(key)
     return None, {
         "id": f"{repo}/{f.path}:{t.line}",
@@ -256,9 +268,10 @@ def _record(repo: str, f: JavaFile, t: TestMethod, index: ClassIndex, options: M
         "focal_file": focal.file.path,
         "focal_class": _qualified(focal.file.package, focal.decl.name),
         "focal_method_name": linked.method.name,
+        "focal_rule": linked.rule,
         "framework": t.framework,
         "assertion_kinds": list(t.kinds),
-    }
+    }, mapped
 
 
 def format_stats(stats: MineStats, out_dir: str | Path) -> str:
@@ -270,6 +283,8 @@ def format_stats(stats: MineStats, out_dir: str | Path) -> str:
              "records: " + ", ".join(f"{s} {stats.records[s]} ({stats.groups[s]} {stats.group_by} groups)" for s in SPLITS)]
     if stats.skipped:
         lines.append("skipped: " + ", ".join(f"{k} {v}" for k, v in stats.skipped.items()))
+    if stats.focal_rules:
+        lines.append("focal rules: " + ", ".join(f"{k} {v}" for k, v in stats.focal_rules.items()))
     if stats.assertion_kinds:
         lines.append("assertion kinds: " + ", ".join(f"{k} {v}" for k, v in stats.assertion_kinds.items()))
     if stats.unusable_files:

@@ -7,6 +7,7 @@ is the class the test instantiates.
 """
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 from typing import Iterable
@@ -19,22 +20,28 @@ def _indent(text: str, spaces: int = 4) -> str:
     return textwrap.indent(text, " " * spaces)
 
 
-def focal_class_name(test_source: str) -> str:
-    """The first class the test instantiates (`new Foo(...)`), else the first capitalised call receiver."""
+def focal_class_name(test_source: str, method: str | None = None) -> str:
+    """The class of a static call to `method` (`Foo.method(...)`: the miner takes no other class's
+    method as the focal one), else the first class the test instantiates (`new Foo(...)`), else
+    the first capitalised call receiver."""
     tree = java.parse(b"class __T {\n" + test_source.encode("utf-8") + b"\n}")
-    stack, receiver = [tree.root_node], None
+    stack, receiver, created = [tree.root_node], None, None
     while stack:
         node = stack.pop()
+        if method and node.type == "method_invocation" and node.child_by_field_name("name").text.decode() == method:
+            obj = node.child_by_field_name("object")
+            if obj is not None and obj.type == "identifier" and obj.text[:1].isupper():
+                return obj.text.decode()
         if node.type == "object_creation_expression":
             t = node.child_by_field_name("type")
-            if t is not None and t.type == "type_identifier":
-                return t.text.decode()
+            if t is not None and t.type == "type_identifier" and created is None:
+                created = t.text.decode()
         if receiver is None and node.type == "method_invocation":
             obj = node.child_by_field_name("object")
             if obj is not None and obj.type == "identifier" and obj.text[:1].isupper():
                 receiver = obj.text.decode()
         stack.extend(reversed(node.children))
-    return receiver or "Focal"
+    return created or receiver or "Focal"
 
 
 def write_java_tree(records: Iterable[dict], root: str | Path) -> int:
@@ -43,7 +50,8 @@ def write_java_tree(records: Iterable[dict], root: str | Path) -> int:
     files = 0
     for i, r in enumerate(records):
         test = unmask(r["test_method_masked"], r["assertions"])
-        name = focal_class_name(test)
+        called = re.search(r"(\w+)\s*\(", r["focal_method"])
+        name = focal_class_name(test, called.group(1) if called else None)
         package = f"synth.r{i:06d}"
         rel = Path(*package.split("."))
         main = root / "src/main/java" / rel / f"{name}.java"
