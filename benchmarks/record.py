@@ -94,6 +94,7 @@ TITLES = {
     "metrics": "Metrics",
     "data": "Data: loading, encoding, collation",
     "mine": "Miner",
+    "focal-precision": "Miner: focal methods against hand labels (benchmarks/focal_labels.jsonl)",
     "execute": "Running the assertions",
 }
 
