@@ -68,6 +68,33 @@ def _parser() -> argparse.ArgumentParser:
                            "every test class whole too) (default: auto)")
     mine.add_argument("--workers", type=int, default=0, help="parser processes; 0 = one per CPU core (default: 0)")
 
+    corpus = data.add_parser("corpus", help="a pinned list of repositories → one de-duplicated, licensed corpus"
+                             ).add_subparsers(dest="corpus_command", required=True)
+    cb = corpus.add_parser(
+        "build", formatter_class=fmt, help="fetch, mine and de-duplicate the repositories of a list",
+        description="LIST holds one repository a line: owner/name, a full commit SHA and the SPDX licence id "
+                    "expected (tab- or space-separated; # comments). Each is fetched at that commit (git, from "
+                    "--url or a local copy under --from), mined with `trident data mine`'s rules, and labelled "
+                    "with the licence found in its LICENSE/COPYING file (a mismatch with the list is a warning); a "
+                    "record that is a near-duplicate of an earlier one (same tokens, layout and comments aside) "
+                    "is removed, the first in list order kept. Writes DIR/{train,val,test}.jsonl, split by repository, and DIR/stats.json.")
+    cb.add_argument("list", help="the list file (e.g. corpora/java-100.tsv)")
+    cb.add_argument("--out", required=True, help="output folder")
+    cb.add_argument("--from", dest="source", help="folder of local copies, used instead of --url: DIR/owner/name "
+                    "or DIR/owner+name (a checkout or a bare repository, optionally ending in .git), read at the "
+                    "listed commit and never changed")
+    cb.add_argument("--url", default="https://github.com/{repo}.git",
+                    help="where to fetch a repository from; {repo}, {owner} and {name} are filled in "
+                         "(default: https://github.com/{repo}.git)")
+    cb.add_argument("--split", default="80/10/10", help="train/val/test shares, by repository (default: 80/10/10)")
+    cb.add_argument("--seed", type=int, default=0, help="seed of the split (default: 0)")
+    for flag, default, text in (("--min-assertions", 1, "fewest assertions a record may have"),
+                                ("--max-assertions", 5, "most assertions a record may have"),
+                                ("--max-chars", 10_000, "longest record (as for data mine), in characters; 0 = no limit"),
+                                ("--max-file-bytes", 4_000_000, "skip (and count) larger .java files; 0 = no limit"),
+                                ("--workers", 0, "parser processes; 0 = one per CPU core")):
+        cb.add_argument(flag, type=int, default=default, help=f"{text} (default: {default})")
+
     from trident.data.importers.registry import IMPORTERS
 
     imp = data.add_parser(
@@ -195,6 +222,17 @@ def _cmd_data(args) -> int:
                               max_file_bytes=args.max_file_bytes,
                               workers=args.workers, group_by=args.group_by)
         print(format_stats(mine(args.roots, args.out, options, progress=sys.stderr.isatty()), args.out))
+        return 0
+    if args.data_command == "corpus":
+        from trident.data.corpus.build import CorpusOptions, build_corpus, format_stats
+        from trident.data.mining.miner import MineOptions
+        from trident.data.mining.splits import parse_ratios
+
+        mine_options = MineOptions(min_assertions=args.min_assertions, max_assertions=args.max_assertions,
+                                   max_chars=args.max_chars, ratios=parse_ratios(args.split), seed=args.seed,
+                                   max_file_bytes=args.max_file_bytes, workers=args.workers)
+        options = CorpusOptions(mine=mine_options, source=Path(args.source) if args.source else None, url=args.url)
+        print(format_stats(build_corpus(args.list, args.out, options, progress=sys.stderr.isatty()), args.out))
         return 0
     if args.data_command == "import":
         from trident.data.importers.jsonl import parse_mapping
