@@ -291,8 +291,9 @@ def _trident_call(words: list[str]) -> tuple[list[str], list[str]] | None:
     if not rest or rest[0].startswith("-") or PLACEHOLDER.search(rest[0]):
         return [], rest
     sub = [rest[0]]
-    if rest[0] == "data" and len(rest) > 1:
-        sub.append(rest[1])
+    # down the nested subcommands (`data mine`, `data corpus build`) as far as --help lists them
+    while len(sub) < len(rest) and not rest[len(sub)].startswith("-") and rest[len(sub)] in _subcommands(*sub):
+        sub.append(rest[len(sub)])
     return sub, rest[len(sub):]
 
 
