@@ -1,13 +1,15 @@
 """The teacher-logit cache on the embedded corpus' teacher, and the data path's throughput.
 
 - cache: bytes per target token, KL(full teacher ‖ top-k teacher) in nats per token and the
-  tail mass, at k = 16, 64 and 256, on the teacher `make smoke` trains (the smoke run's); write
+  tail mass, at k = 16, 64, 256, 512 and 1024, on the teacher `make smoke` trains (the smoke run's,
+  or a teacher model folder given with --teacher and its --config); write
   throughput (the teacher's forward included, as `trident teacher --cache-logits` runs it) and
   read throughput (rows collated into training batches);
 - data: records per second through loading (JSONL → Record), encoding (→ token ids) and
   collation (→ padded batches) of the smoke corpus' training split.
 
     python benchmarks/cache_data.py [--run runs/smoke]
+    python benchmarks/cache_data.py --teacher runs/teacher-<key>/model --config experiments/smoke.yaml
 """
 from __future__ import annotations
 
@@ -28,10 +30,14 @@ from trident.models import build_model, load_tokenizer
 from trident.rundir import RunDir, read_summary
 
 
+# 64 is the target's k; 512 and 1024 say which k an under-trained teacher needs to reach it
+K_VALUES = (16, 64, 256, 512, 1024)
+
+
 def cache_rows(cfg, teacher: str, tokenizer, work: Path) -> list[dict]:
     rows = []
     features = None
-    for k in (16, 64, 256):
+    for k in K_VALUES:
         run_cfg = replace(cfg, teacher=replace(cfg.teacher, top_k=k, cache=""), runs_dir=str(work))
         key = teacher_cache.key_for(run_cfg, teacher, tokenizer)
         started = time.perf_counter()
@@ -78,12 +84,20 @@ def data_rows(cfg, tokenizer) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", default="runs/smoke")
+    parser.add_argument("--teacher", help="a teacher model folder, instead of the run's teacher")
+    parser.add_argument("--config", help="with --teacher: the config whose training split is cached")
     args = parser.parse_args()
-    run = RunDir(Path(args.run))
-    if not run.is_finished():
-        sys.exit(f"{run.root} has no finished run: `make smoke` trains it")
-    cfg = load_config(run.config, ["--tracking.progress=false"])
-    teacher = read_summary(run).teacher
+    if args.teacher:
+        if not args.config:
+            sys.exit("--teacher needs --config (the config whose training split is cached)")
+        cfg = load_config(args.config, ["--tracking.progress=false"])
+        teacher = args.teacher
+    else:
+        run = RunDir(Path(args.run))
+        if not run.is_finished():
+            sys.exit(f"{run.root} has no finished run: `make smoke` trains it")
+        cfg = load_config(run.config, ["--tracking.progress=false"])
+        teacher = read_summary(run).teacher
     tokenizer = load_tokenizer(teacher)
     with tempfile.TemporaryDirectory() as tmp:
         rows = cache_rows(cfg, teacher, tokenizer, Path(tmp))
@@ -97,7 +111,7 @@ def main() -> None:
         f"{len(tokenizer)}), over its {rows[0]['records']} training records. Write = the teacher's forward pass "
         "plus top-k and the files; read = the rows of every record collated into batches of 32. KL is against "
         "the distribution the loss reconstructs at T = 1 (the top-k, the tail spread uniformly); targets: "
-        "≤ 256 bytes per token and ≤ 0.01 nats at k = 64.")})
+        "≤ 256 bytes per token and ≤ 0.01 nats at k = 64 (the larger k say which k reaches it).")})
     record("data", {"rows": data, "digits": 0, "note": f"The smoke corpus' training split ({cfg.data.dir}, "
                     f"{rows[0]['records']} records), max_source_len {cfg.data.max_source_len}, max_target_len "
                     f"{cfg.data.max_target_len}; one process."})
