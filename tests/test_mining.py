@@ -48,9 +48,9 @@ def test_fixture_counts_are_the_documented_ones(mined):
     """The numbers the fixture's README states, written down apart from the golden file."""
     out, stats = mined
     assert stats.skipped == {"no_assertion": 2, "too_many_assertions": 1, "text_block_in_assertion": 1,
-                             "no_focal_class": 1, "no_focal_method": 1, "duplicate": 1,
-                             "focal_method_abstract": 1}
-    assert (stats.java_files, stats.test_methods, stats.test_factories) == (37, 34, 1)
+                             "no_focal_class": 1, "no_focal_method": 2, "duplicate": 1,
+                             "focal_method_abstract": 1, "built_by_builder": 1, "result_used_by_another_class": 1}
+    assert (stats.java_files, stats.test_methods, stats.test_factories) == (42, 44, 1)
     # BrokenTest's missing parenthesis, and three of the four constructs tree-sitter-java 0.23.5
     # cannot parse (WhenLocal, `when` as a plain local, parses).
     grammar = "mine-project/extra/src/main/java/org/acme/extra/grammar/"
@@ -61,11 +61,12 @@ def test_fixture_counts_are_the_documented_ones(mined):
         {"file": grammar + "PoundEscape.java", "error": "parse error at line 6"},
         {"file": grammar + "WhenLoop.java", "error": "parse error at line 9"}]
     assert stats.parse_failures == {"mine-project": 5}
-    assert sum(stats.records.values()) == 26
+    assert sum(stats.records.values()) == 33
     # Every test method is a record or one skip.
     assert sum(stats.records.values()) + sum(stats.skipped.values()) == stats.test_methods
-    assert stats.focal_rules == {"test_name": 14, "effect_before_assertion": 6, "assertion": 6}
-    assert stats.frameworks == {"junit3": 3, "junit4": 6, "junit5": 14, "testng": 3}
+    assert stats.focal_rules == {"test_name": 15, "effect_before_assertion": 7, "assertion": 8,
+                                 "result_before_assertion": 1, "constructor": 1, "last_before_assertion": 1}
+    assert stats.frameworks == {"junit3": 3, "junit4": 6, "junit5": 21, "testng": 3}
     saved = json.loads((out / "stats.json").read_text())
     assert saved["skipped"] == stats.skipped and saved["records"] == stats.records
     assert saved["focal_rules"] == stats.focal_rules and saved["parse_failures"] == {"mine-project": 5}
@@ -80,12 +81,14 @@ def test_each_test_maps_to_the_focal_method_the_readme_names(mined):
     rules = {r["test_name"]: r["focal_rule"] for r in records}
     assert rules == {
         **dict.fromkeys(["testAdd", "shouldSubtract", "testDivide", "testReverse", "testIsBlank", "testJoin", "testSlug",
-                         "testSlugs", "testIncrement", "testReset", "testValue", "testBalance", "testTick", "testArea"],
-                        "test_name"),
-        **dict.fromkeys(["runningTotal", "stocking", "postsAndClears", "testAudit", "testClear", "recordsValues"],
-                        "effect_before_assertion"),
+                         "testSlugs", "testIncrement", "testReset", "testValue", "testBalance", "testTick", "testArea",
+                         "testConstructor_twoEnds"], "test_name"),
+        **dict.fromkeys(["runningTotal", "stocking", "postsAndClears", "testAudit", "testClear", "recordsValues",
+                         "keepsLimit"], "effect_before_assertion"),
         **dict.fromkeys(["throwsOnZero", "rejectsNull", "describesItself", "addsAmounts", "triples",
-                         "rejectsMixedCurrencies"], "assertion"),
+                         "rejectsMixedCurrencies", "rejectsReversedEnds", "containsItsEnds"], "assertion"),
+        "shiftKeepsLength": "result_before_assertion", "pointHasLengthZero": "constructor",
+        "refusesPastLimit": "last_before_assertion",
     }
     assert got == {
         ("org.acme.core.CalculatorTest", "testAdd"): ("org.acme.core.Calculator", "add", 2),  # the 3-argument overload
@@ -115,7 +118,24 @@ def test_each_test_maps_to_the_focal_method_the_readme_names(mined):
         ("org.acme.extra.MoneyTest", "addsAmounts"): ("org.acme.extra.Money", "plus", 0),  # not builder
         ("org.acme.extra.MoneyTest", "triples"): ("org.acme.extra.Money", "times", 0),  # not of, nor getAmount
         ("org.acme.extra.MoneyTest", "rejectsMixedCurrencies"): ("org.acme.extra.Money", "plus", 0),
+        # constructors: named by the test, inside the assertion, read only through accessors
+        ("org.acme.extra.IntervalTest", "testConstructor_twoEnds"): ("org.acme.extra.Interval", "Interval", 1),
+        ("org.acme.extra.IntervalTest", "rejectsReversedEnds"): ("org.acme.extra.Interval", "Interval", 1),
+        ("org.acme.extra.IntervalTest", "pointHasLengthZero"): ("org.acme.extra.Interval", "Interval", 0),
+        ("org.acme.extra.IntervalTest", "shiftKeepsLength"): ("org.acme.extra.Interval", "shift", 0),  # not getStart
+        # inherited: the class that declares it
+        ("org.acme.extra.IntervalTest", "containsItsEnds"): ("org.acme.extra.Span", "contains", 0),
+        # a setter is setup when the test calls another method; the focal method when it does not
+        ("org.acme.extra.TallyTest", "refusesPastLimit"): ("org.acme.extra.Tally", "add", 0),
+        ("org.acme.extra.TallyTest", "keepsLimit"): ("org.acme.extra.Tally", "setLimit", 0),
     }
+    # A constructor's record names it as the JVM does, `<init>`; a method's by its name.
+    names = {r["test_name"]: r["focal_method_name"] for r in records if r["test_class"] == "org.acme.extra.IntervalTest"}
+    assert names == {"testConstructor_twoEnds": "<init>", "rejectsReversedEnds": "<init>",
+                     "pointHasLengthZero": "<init>", "shiftKeepsLength": "shift", "containsItsEnds": "contains"}
+    inherited = next(r for r in records if r["test_name"] == "containsItsEnds")
+    assert inherited["focal_file"] == "extra/src/main/java/org/acme/extra/Span.java"
+    assert inherited["focal_context"].startswith("class Span {")
     clock = next(r for r in records if r["test_name"] == "testTick")
     assert clock["focal_file"] == "twins/beta/src/main/java/org/acme/twin/Clock.java"
     shape = next(r for r in records if r["test_name"] == "describesItself")
@@ -186,10 +206,11 @@ def test_filters_min_max_and_length(tmp_path):
     stats = mine([FIXTURE], tmp_path / "a", MineOptions(workers=1, min_assertions=2, max_assertions=2), progress=False)
     kept = [r for rs in _records(tmp_path / "a").values() for r in rs]
     assert kept and all(len(r["assertions"]) == 2 for r in kept)
-    # 22 one-assertion records, and the one-assertion tests skipped later for another reason
-    # (the duplicate, the 4-argument add, the missing Report, the text block, the abstract Polygon.sides):
-    # the count comes first.
-    assert len(kept) == 4 and stats.skipped["too_few_assertions"] == 22 + 5
+    # 25 one-assertion records, and the one-assertion tests skipped later for another reason
+    # (the duplicate, the 4-argument add, the missing Report, the text block, the abstract Polygon.sides,
+    # TallyTest.snapshotHoldsNothingAtFirst): the count comes first. Two-assertion records: 4, and
+    # IntervalTest's testConstructor_twoEnds, pointHasLengthZero, shiftKeepsLength and containsItsEnds.
+    assert len(kept) == 8 and stats.skipped["too_few_assertions"] == 25 + 6
     stats = mine([FIXTURE], tmp_path / "b", MineOptions(workers=1, max_chars=120), progress=False)
     for r in (r for rs in _records(tmp_path / "b").values() for r in rs):
         assert len(r["focal_method"]) + len(r["test_method_masked"]) + sum(map(len, r["assertions"])) <= 120
@@ -285,8 +306,9 @@ def test_split_ratios_and_assignment():
 def test_cli_mines_and_names_bad_options(tmp_path, capsys):
     assert main(["data", "mine", str(FIXTURE), "--out", str(tmp_path / "o"), "--workers", "1"]) == 0
     text = capsys.readouterr().out
-    assert "mined 37 Java files" in text and "files/s" in text
-    assert "focal rules: assertion 6, effect_before_assertion 6, test_name 14" in text
+    assert "mined 42 Java files" in text and "files/s" in text
+    assert ("focal rules: assertion 8, constructor 1, effect_before_assertion 7, last_before_assertion 1, "
+            "result_before_assertion 1, test_name 15") in text
     assert "BrokenTest.java: parse error at line 9" in text and "no_focal_class 1" in text
     assert main(["data", "mine", str(FIXTURE), "--out", str(tmp_path / "p"), "--split", "80/20"]) == 2
     assert "--split" in capsys.readouterr().err
@@ -549,3 +571,77 @@ public class MeterTest {
     assert framework("import static org.junit.Assert.*;\nimport org.testng.annotations.*;") == "testng"
     assert framework("import static org.junit.jupiter.api.Assertions.*;") == "junit"
     assert framework("import org.junit.jupiter.api.*;\nimport org.junit.Test;") == "junit4"  # a single-type import wins
+
+
+def test_constructors_accessors_setters_builders_and_inherited_methods():
+    """The rules added after the labelled sample (benchmarks/focal_labels.md), by hand: accessors
+    only read what the test made, so the call or constructor that made it is focal; setters are
+    setup; a builder's product has no single focal method; inherited methods by their declaring class."""
+    base = b"""package p;
+public abstract class Base {
+    public int weight() { return 1; }
+}
+"""
+    box = b"""package p;
+public class Box extends Base {
+    public Box(int size) { }
+    public Box(String label) { }
+    private Box() { }
+    public static Builder builder() { return new Builder(); }
+    public Box grow(int by) { return this; }
+    public int getSize() { return 0; }
+    public void setLabel(String label) { }
+    public boolean fits(Box other) { return true; }
+    public List<Integer> parts() { return null; }
+    public static final class Builder {
+        public Builder size(int s) { return this; }
+        public Box build() { return new Box(1); }
+    }
+}
+"""
+    tests = b"""package p;
+class BoxTest {
+    @Test void testConstructor_label() { Box b = new Box("x"); assertEquals(0, b.getSize()); }
+    @Test void rejectsZero() { assertThrows(IllegalArgumentException.class, () -> new Box(0)); }
+    @Test void sized() { Box b = new Box(3); assertEquals(3, b.getSize()); }
+    @Test void grown() { Box b = new Box(3).grow(2); assertEquals(5, b.getSize()); }
+    @Test void built() { Box b = Box.builder().size(2).build(); assertEquals(2, b.getSize()); }
+    @Test void anonymous() { Box b = new Box(3) { }; assertEquals(3, b.getSize()); }
+    @Test void labelled() { Box b = new Box(1); b.setLabel("a"); boolean ok = b.fits(b); assertTrue(ok); }
+    @Test void labelOnly() { Box b = new Box(1); b.setLabel("a"); assertEquals(0, b.getSize()); }
+    @Test void weighs() { Box b = new Box(1); assertEquals(1, b.weight()); }
+    @Test void asBase() { Base b = new Box(1); assertEquals(1, b.weight()); }
+    @Test void partsCounted() { Box b = new Box(1); int n = b.parts().size(); assertEquals(0, n); }
+}
+"""
+    assert _linked(box, tests, base) == {
+        "testConstructor_label": ("Box.Box", "test_name"),  # the name says constructor; Box(String), by the argument
+        "rejectsZero": ("Box.Box", "assertion"),  # `new Box(0)` is what the assertThrows checks: Box(int)
+        "sized": ("Box.Box", "constructor"),  # getSize only reads what the constructor made
+        "grown": ("Box.grow", "result_before_assertion"),  # getSize reads grow's result
+        "built": ("built_by_builder", None),  # getSize reads what the builder built
+        "anonymous": ("Box.getSize", "assertion"),  # `new Box(3) { }` makes a subclass: not Box's constructor
+        "labelled": ("Box.fits", "last_before_assertion"),  # setLabel configures; fits is under test
+        "labelOnly": ("Box.setLabel", "effect_before_assertion"),  # nothing else called: the setter is
+        "weighs": ("Base.weight", "assertion"),  # inherited: named by the class that declares it
+        "asBase": ("no_focal_method", None),  # weight on a Base: not the constructor, not a Box's call
+        "partsCounted": ("result_used_by_another_class", None),  # parts() only feeds List.size()
+    }
+    from trident.data.mining.javafile import CONSTRUCTOR, summarise
+    (test,) = [t for t in summarise(tests, "src/test/java/T.java").tests if t.name == "rejectsZero"]
+    (made,) = [c for c in test.calls if c.name == CONSTRUCTOR]
+    assert (made.receiver_type, made.args, made.arg_types, made.in_assertion) == ("Box", 1, ("int",), True)
+
+
+def test_try_with_resources_variables_have_their_declared_type():
+    from trident.data.mining.javafile import summarise
+    src = b"""package p;
+class T {
+    @Test void t() throws Exception {
+        try (Writer w = open(); Stream s = Stream.of(1)) { w.flush(); assertTrue(s.close()); }
+    }
+}
+"""
+    (test,) = summarise(src, "src/test/java/T.java").tests
+    types = {c.name: c.receiver_type for c in test.calls}
+    assert types["flush"] == "Writer" and types["close"] == "Stream"

@@ -10,35 +10,49 @@ name anywhere; at each step, several candidates are told apart by module (a test
 
 Focal method: a method of the focal class the test calls (on a receiver of the focal class's type,
 read through chains such as `Foo.of(1).plus(2)`, or on no receiver), not private, and with a body;
-for an abstract or interface method, its only implementation among the focal class's subtypes.
+an inherited one is named by the repository class that declares it (a name the focal class or a
+nearer supertype declares hides the farther ones); for an abstract or interface method, its only
+implementation among the focal class's subtypes. Or a constructor of the focal class (`new Foo(…)`,
+not an anonymous subclass), recorded with `focal_method_name` `<init>`.
 Factories and builders (static methods, or ones named `builder`, `newBuilder`, `getInstance`,
 `create…`, `of`, `valueOf`, `newInstance`…, returning the focal class or a builder) are setup:
-rules 2-5 pass over them when the test calls any other focal-class method. The first rule that
-gives a name wins, and the record says which (`focal_rule`):
+rules 2-6 pass over them when the test calls any other focal-class method. Setters (`setX(v)`) are
+setup too when the test calls a focal-class method other than setters and accessors. The first
+rule that gives a name wins, and the record says which (`focal_rule`):
 1. `test_name`: the test's name without its `test`/`should` prefix, whole or up to its first `_`
-   (`testAdd`, `testAdd_overflow` → `add`);
+   (`testAdd`, `testAdd_overflow` → `add`); a name starting `Constructor`/`Ctor`
+   (`testConstructor_int`) names the constructor when the test calls one;
 2. `effect_before_assertion`: the last call before the first assertion that is a statement of its
    own, its result dropped (called for its effect, which the assertions observe), accessors aside;
-3. `assertion`: the outermost call inside the first assertion that calls one (an accessor such as
-   `getX()`, `isX()`, `size()` only when the assertion calls nothing else);
-4. `only_call`: the only method the test calls;
-5. `last_before_assertion`: the last call before the first assertion (the last of a chain);
-6. `factory`: rules 2-5 over the factories and builders, when the test calls nothing else.
+3. `assertion`: the outermost call, not an accessor such as `getX()`, `isX()`, `size()`, inside the
+   first assertion that calls one; else a constructor inside it (`assertThrows(…, () -> new Foo(x))`);
+   when that assertion calls only accessors, they read a result, and the focal method is what made it:
+4. `result_before_assertion`: the last non-accessor call before the first assertion whose result
+   the test keeps (`Foo moved = foo.shift(2); assertEquals(3, moved.getStart())`);
+5. `constructor`: else the last constructor before the first assertion, when the test calls no
+   other method on a Foo (nor one Foo declares, on another receiver) but accessors; else, when a
+   builder made the object, no record (`built_by_builder`); else the accessor (rule `assertion`);
+6. `only_call`: the only method the test calls; no record (`result_used_by_another_class`) when its
+   result each time only feeds another class's method (`pool.getConnection().close()`);
+7. `last_before_assertion`: the last call before the first assertion (the last of a chain);
+8. `factory`: rules 2-7 over the factories and builders, when the test calls nothing else.
 Overloads of that name are told apart by the test's calls to it: argument counts, then the
 argument types the test shows (literals, `new Foo()`, casts, declared variables).
-Constructors are never focal methods.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from trident.data.mining.javafile import Call, ClassDecl, JavaFile, MethodDecl, TestMethod
+from trident.data.mining.javafile import CONSTRUCTOR, Call, ClassDecl, JavaFile, MethodDecl, TestMethod
 
 _PREFIX = re.compile(r"^(?:test|should)_*", re.IGNORECASE)
-FOCAL_RULES = ("test_name", "effect_before_assertion", "assertion", "only_call", "last_before_assertion", "factory")
+FOCAL_RULES = ("test_name", "effect_before_assertion", "assertion", "result_before_assertion", "constructor",
+               "only_call", "last_before_assertion", "factory")
+_CONSTRUCTOR_NAME = re.compile(r"^(?:constructor|ctor)", re.IGNORECASE)
 _FACTORY_NAMES = frozenset({"builder", "newBuilder", "getInstance", "newInstance", "instance", "of", "valueOf", "from"})
 _ACCESSOR = re.compile(r"^(?:get|is|has)[A-Z0-9_]")
+_SETTER = re.compile(r"^set[A-Z0-9_]")
 _ACCESSOR_NAMES = frozenset({"toString", "hashCode", "size", "length", "isEmpty"})
 
 
@@ -116,6 +130,24 @@ class ClassIndex:
                     todo.append(sub.decl.name)
         return found[0] if len(found) == 1 else None
 
+    def supertypes(self, focal: FocalClass) -> list[FocalClass]:
+        """The repository's classes and interfaces above `focal`, nearest first (breadth first); a
+        parent's simple name names one class, or one in the child's package or imported by its file,
+        or it is left out (a JDK or library class is not in the index)."""
+        out, seen, todo = [], {(focal.file.path, focal.decl.name)}, [focal]
+        while todo:
+            child = todo.pop(0)
+            for parent in (child.decl.superclass, *child.decl.interfaces):
+                found = self.by_name.get(parent or "", [])
+                if len(found) > 1:
+                    found = [c for c in found if c.file.package == child.file.package] or \
+                            [c for c in found if f"{c.file.package}.{parent}" in child.file.imports]
+                if len(found) == 1 and (found[0].file.path, found[0].decl.name) not in seen:
+                    seen.add((found[0].file.path, found[0].decl.name))
+                    out.append(found[0])
+                    todo.append(found[0])
+        return out
+
     def find(self, test_file: JavaFile, test_class: str) -> tuple[FocalClass | None, str | None]:
         names = focal_class_names(test_class)
         if not names:
@@ -176,14 +208,16 @@ def _compatible(arg: str | None, param: str | None) -> bool:
     return True
 
 
-def _overload(candidates: list[MethodDecl], test: TestMethod, focal_name: str) -> list[MethodDecl]:
+def _overload(candidates: list[MethodDecl], test: TestMethod, focal_name: str,
+              only: list[Call] | None = None) -> list[MethodDecl]:
     """The overloads some call of the test can be: argument count first, then the argument types
     the test shows (a literal, `new Foo()`, a declared variable); when several remain, those whose
-    parameter types the arguments match exactly at the most positions."""
+    parameter types the arguments match exactly at the most positions. `only`: the calls to read
+    (a constructor's: the one `new` the rule chose), instead of the test's calls of that name."""
     if len(candidates) <= 1:
         return candidates
     name = candidates[0].name
-    calls = [c for c in test.calls if c.name == name and c.receiver_type in (None, focal_name)] \
+    calls = only or [c for c in test.calls if c.name == name and c.receiver_type in (None, focal_name)] \
         or [c for c in test.calls if c.name == name]
 
     def fits(m: MethodDecl, c) -> bool:
@@ -206,6 +240,10 @@ def _is_accessor(call: Call) -> bool:
     return call.args == 0 and (bool(_ACCESSOR.match(call.name)) or call.name in _ACCESSOR_NAMES)
 
 
+def _is_setter(call: Call) -> bool:
+    return call.args == 1 and bool(_SETTER.match(call.name))
+
+
 def focal_method(test: TestMethod, focal: FocalClass, index: ClassIndex | None = None) -> Linked:
     """The focal method of `test` in `focal` (see the module's rules); `index` finds the
     implementation of an abstract method among the focal class's subtypes."""
@@ -214,6 +252,16 @@ def focal_method(test: TestMethod, focal: FocalClass, index: ClassIndex | None =
     for m in focal.decl.methods:
         if not m.constructor and not m.private:
             by_name.setdefault(m.name, []).append(m)
+    # Inherited methods, by the class that declares them (`AbstractPartial.getField` for a
+    # TimeOfDay): a name the focal class (or a nearer supertype) declares hides the farther ones.
+    owners: dict[int, FocalClass] = {}
+    for sup in (index.supertypes(focal) if index is not None else []):
+        inherited: dict[str, list[MethodDecl]] = {}
+        for m in sup.decl.methods:
+            if not m.constructor and not m.private and m.name not in by_name:
+                inherited.setdefault(m.name, []).append(m)
+                owners[id(m)] = sup
+        by_name.update(inherited)
     # Return types of the focal file's classes (the focal class and, say, its nested Builder), to
     # follow a chain: `Foo.builder().name("x").build().render()` calls render on a Foo.
     returns: dict[tuple[str, str], set] = {}
@@ -261,7 +309,10 @@ def focal_method(test: TestMethod, focal: FocalClass, index: ClassIndex | None =
 
     calls = [i for i in range(len(test.calls)) if on_focal(i) and usable(test.calls[i].name)]
     real = [i for i in calls if not setup(test.calls[i].name)]
-    pool = real or calls  # a factory or builder is the focal method only when nothing else is called
+    # A factory is the focal method only when nothing else is called; a builder never is: the
+    # test checks what is built, by methods of the builder or the built object.
+    builders = [i for i in calls if all((m.returns or "").endswith("Builder") for m in by_name[test.calls[i].name])]
+    pool = real or calls
 
     def rule(name: str) -> str:
         return name if real else "factory"
@@ -272,12 +323,37 @@ def focal_method(test: TestMethod, focal: FocalClass, index: ClassIndex | None =
             return Linked(focal, reason="focal_method_overload_ambiguous", rule=rule)
         m = fitting[0]
         if m.body:
-            return Linked(focal, m, rule=rule)
+            return Linked(owners.get(id(m), focal), m, rule=rule)
         impl = index.implementation(focal, m) if index is not None else None
         if impl is None:
             return Linked(focal, reason="focal_method_abstract", rule=rule)
         return Linked(impl[0], impl[1], rule=rule)
 
+    # Constructors: `new Foo(…)` of the focal class itself, when Foo declares a constructor to show.
+    ctors = [m for m in focal.decl.methods if m.constructor and not m.private]
+    made = [i for i, c in enumerate(test.calls) if ctors and c.name == CONSTRUCTOR and c.receiver_type == name_]
+
+    def pick_constructor(i: int, rule: str) -> Linked:
+        call = test.calls[i]
+        fitting = [m for m in _overload(ctors, test, name_, only=[call]) if m.accepts(call.args)]
+        if len(fitting) != 1:
+            return Linked(focal, reason="focal_method_overload_ambiguous", rule=rule)
+        return Linked(focal, fitting[0], rule=rule)
+
+    def consumed(i: int) -> bool:
+        """The call's result is only the receiver of a call that is not the focal class's."""
+        users = [j for j, c in enumerate(test.calls) if c.receiver_call == i]
+        return bool(users) and not any(on_focal(j) for j in users)
+
+    def outermost(found: list[int]) -> int:
+        return max(found, key=lambda i: test.calls[i].end)
+
+    made_before = [i for i in made if test.calls[i].before_first_assertion and not test.calls[i].in_assertion]
+    # A method call on a Foo that the rules cannot take (inherited, private) or that Foo declares
+    # but is made on a receiver typed as a supertype: the test exercises that method, so the
+    # constructor is not its focal method.
+    exercised = any(c.name != CONSTRUCTOR and not _is_accessor(c) and (receiver(i) == name_ or c.name in by_name)
+                    for i, c in enumerate(test.calls))
     stripped = _PREFIX.sub("", test.name)
     if stripped and stripped != test.name:
         # `testPlusMonths_int_overflow` → plusMonths: the part before a `_` names the method too.
@@ -285,20 +361,52 @@ def focal_method(test: TestMethod, focal: FocalClass, index: ClassIndex | None =
             wanted = part[:1].lower() + part[1:]
             if wanted and any(test.calls[i].name == wanted for i in calls):
                 return pick(wanted, "test_name")
+        # `testConstructor_int_int`, `constructorRejectsNull`: the test names the constructor.
+        if made and _CONSTRUCTOR_NAME.match(stripped):
+            return pick_constructor(made_before[-1] if made_before else made[0], "test_name")
     before = [i for i in pool if test.calls[i].before_first_assertion and not test.calls[i].in_assertion]
+    # Setters (`setMaxTotal(1)`) configure the object under test: they are its focal method only
+    # when the test calls no other method of the focal class but accessors.
+    configures = any(not _is_accessor(test.calls[i]) and not _is_setter(test.calls[i]) for i in pool)
+    if configures:
+        before = [i for i in before if not _is_setter(test.calls[i])]
     effect = [i for i in before if test.calls[i].statement and not _is_accessor(test.calls[i])]
     if effect:
-        return pick(test.calls[max(effect, key=lambda i: test.calls[i].end)].name, rule("effect_before_assertion"))
+        return pick(test.calls[outermost(effect)].name, rule("effect_before_assertion"))
     inside = [i for i in pool if test.calls[i].in_assertion]
-    if inside:
-        first = [i for i in inside if test.calls[i].assertion == min(test.calls[j].assertion for j in inside)]
-        chosen = [i for i in first if not _is_accessor(test.calls[i])] or first
-        return pick(test.calls[max(chosen, key=lambda i: test.calls[i].end)].name, rule("assertion"))
+    made_inside = [i for i in made if test.calls[i].in_assertion]
+    if inside or made_inside:
+        first_assertion = min(test.calls[j].assertion for j in inside + made_inside)
+        first = [i for i in inside if test.calls[i].assertion == first_assertion]
+        checked = [i for i in first if not _is_accessor(test.calls[i])]
+        if checked:
+            return pick(test.calls[outermost(checked)].name, rule("assertion"))
+        # `assertThrows(…, () -> new Foo(null))`, `assertEquals(2, new Foo(1, 1).size())`: the
+        # assertion checks what the constructor does; a getter in it only reads the result.
+        new_inside = [i for i in made_inside if test.calls[i].assertion == first_assertion]
+        if new_inside:
+            return pick_constructor(new_inside[0], "assertion")
+        # The first assertion only reads the object through accessors (`getYear()`): the call
+        # that made what they read is the focal method, a method of the focal class whose result
+        # the test keeps, or else the constructor; the accessor only when the test has neither.
+        results = [i for i in before if real and not _is_accessor(test.calls[i])]
+        if results:
+            return pick(test.calls[outermost(results)].name, "result_before_assertion")
+        if made_before and not exercised:
+            return pick_constructor(made_before[-1], "constructor")
+        if builders and not made_before:  # what the accessors read was built by a builder
+            return Linked(focal, reason="built_by_builder")
+        return pick(test.calls[outermost(first)].name, rule("assertion"))
     names = {test.calls[i].name for i in pool}
     if len(names) == 1:
-        return pick(names.pop(), rule("only_call"))
+        name = names.pop()
+        # `pool.getPooledConnection().getConnection()`, each time: what the assertions check is
+        # what another class's method returns, so the only call is not their focal method.
+        if real and all(consumed(i) for i in pool):
+            return Linked(focal, reason="result_used_by_another_class")
+        return pick(name, rule("only_call"))
     if before:
-        return pick(test.calls[max(before, key=lambda i: test.calls[i].end)].name, rule("last_before_assertion"))
+        return pick(test.calls[outermost(before)].name, rule("last_before_assertion"))
     if any(on_focal(i) for i in range(len(test.calls))):  # it calls only abstract methods without one implementation
         return Linked(focal, reason="focal_method_abstract")
     return Linked(focal, reason="no_focal_method")

@@ -21,6 +21,9 @@ FACTORY_ANNOTATIONS = frozenset({"TestFactory"})
 # Interfaces are classes here too: their default methods and their implementations are focal methods.
 _CLASS_TYPES = ("class_declaration", "enum_declaration", "record_declaration", "interface_declaration")
 _COMMENTS = frozenset({"line_comment", "block_comment"})
+# The name a constructor call (`new Foo(…)`) has among a test's calls, and a constructor's in a
+# record's focal_method_name: the JVM's name for it, which no method can have.
+CONSTRUCTOR = "<init>"
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ class ClassDecl:
 
 @dataclass(frozen=True)
 class Call:
-    name: str
+    name: str  # CONSTRUCTOR for `new Foo(…)`
     args: int
     receiver_type: str | None  # simple type name of the receiver when it can be read off the test
     before_first_assertion: bool
@@ -246,6 +249,10 @@ def _declared_types(method: ts.Node, class_fields: dict[str, str]) -> dict[str, 
                                  if value is not None and value.type == "object_creation_expression" else None)
                 if t:
                     types[_text(d.child_by_field_name("name"))] = t
+        elif node.type == "resource" and node.child_by_field_name("name") is not None:  # try (Foo out = …)
+            t = type_name(node.child_by_field_name("type"))
+            if t:
+                types[_text(node.child_by_field_name("name"))] = t
         stack.extend(node.children)
     return types
 
@@ -275,25 +282,29 @@ def _calls(method: ts.Node, types: dict[str, str], asserts: list[ts.Node]) -> tu
     stack = [body]
     while stack:
         node = stack.pop()
-        if node.type == "method_invocation":
+        # `new Foo(…)` is a call of Foo's constructor; `new Foo() {…}` makes a subclass, so it is not one.
+        if node.type == "method_invocation" or (node.type == "object_creation_expression"
+                                                 and not any(c.type == "class_body" for c in node.children)):
             nodes.append(node)
         stack.extend(node.children)
     # Source order of the method names: in a chain `a.b().c()` both calls start at `a`, b's name comes first.
-    nodes.sort(key=lambda n: n.child_by_field_name("name").start_byte)
+    nodes.sort(key=lambda n: (n.child_by_field_name("name") or n).start_byte)
     index = {(n.start_byte, n.end_byte): i for i, n in enumerate(nodes)}
     out = []
     for node in nodes:
         args = node.child_by_field_name("arguments")
         arg_nodes = [a for a in (args.named_children if args is not None else []) if a.type not in _COMMENTS]
-        obj = node.child_by_field_name("object")
+        creation = node.type == "object_creation_expression"
+        obj = None if creation else node.child_by_field_name("object")
         out.append(Call(
-            name=_text(node.child_by_field_name("name")),
+            name=CONSTRUCTOR if creation else _text(node.child_by_field_name("name")),
             args=len(arg_nodes), arg_types=tuple(expression_type(a, types) for a in arg_nodes),
-            receiver_type=_receiver_type(obj, types),
+            # A constructor call's "receiver" is the class it makes.
+            receiver_type=_simple_type(node.child_by_field_name("type")) if creation else _receiver_type(obj, types),
             before_first_assertion=node.start_byte < first,
             assertion=next((k for k, (s, e) in enumerate(spans) if s <= node.start_byte and node.end_byte <= e), None),
             receiver_call=index.get((obj.start_byte, obj.end_byte)) if obj is not None and obj.type == "method_invocation" else None,
-            end=node.end_byte, unqualified=obj is None, statement=node.parent is not None and node.parent.type == "expression_statement"))
+            end=node.end_byte, unqualified=obj is None and not creation, statement=node.parent is not None and node.parent.type == "expression_statement"))
     return tuple(out)
 
 

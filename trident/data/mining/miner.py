@@ -16,7 +16,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from trident.data.mining.focal import ClassIndex, class_signatures, focal_method
-from trident.data.mining.javafile import JavaFile, TestMethod, read_and_summarise
+from trident.data.mining.javafile import CONSTRUCTOR, JavaFile, TestMethod, read_and_summarise
 from trident.data.mining.splits import SPLITS, assign
 from trident.errors import ConfigError
 from trident.io import atomic_write_json, atomic_write_jsonl, replacing_folder
@@ -267,7 +267,7 @@ def _record(repo: str, f: JavaFile, t: TestMethod, index: ClassIndex, options: M
         "test_name": t.name,
         "focal_file": focal.file.path,
         "focal_class": _qualified(focal.file.package, focal.decl.name),
-        "focal_method_name": linked.method.name,
+        "focal_method_name": CONSTRUCTOR if linked.method.constructor else linked.method.name,
         "focal_rule": linked.rule,
         "framework": t.framework,
         "assertion_kinds": list(t.kinds),
