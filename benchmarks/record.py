@@ -96,6 +96,7 @@ TITLES = {
     "mine": "Miner",
     "focal-precision": "Miner: focal methods against hand labels (benchmarks/focal_labels.jsonl)",
     "execute": "Running the assertions",
+    "real-corpus": "The whole pipeline on a real mined corpus (benchmarks/real_corpus.py)",
 }
 
 
@@ -116,7 +117,7 @@ def render(data: dict) -> str:
                 out.append("\n" + figures["note"] + "\n")
             out.append("\n" + _table(figures["rows"], figures.get("digits", 3), figures.get("columns")))
             for extra in figures.get("tables", []):
-                out.append(f"\n{extra['title']}\n\n" + _table(extra["rows"], extra.get("digits", 3)))
+                out.append(f"\n{extra['title']}\n\n" + _table(extra["rows"], extra.get("digits", 3), extra.get("columns")))
         else:
             out.append("\n```\n" + json.dumps(figures, indent=2) + "\n```\n")
     gpu = sections.get("gpu")
