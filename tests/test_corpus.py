@@ -42,7 +42,7 @@ public class Calc {
 }
 """
 # Pinned commit: testAdd and testTwice. HEAD drops testTwice and adds testLater.
-CALC_TEST_PINNED = """package org.alpha;
+_CALC_TEST = """package org.alpha;
 
 import static org.junit.Assert.assertEquals;
 import org.junit.Test;
@@ -55,29 +55,13 @@ public class CalcTest {
     }
 
     @Test
-    public void testTwice() {
-        assertEquals(4, new Calc().twice(2));
+    public void %s() {
+        assertEquals(%s);
     }
 }
 """
-CALC_TEST_HEAD = """package org.alpha;
-
-import static org.junit.Assert.assertEquals;
-import org.junit.Test;
-
-public class CalcTest {
-    @Test
-    public void testAdd() {
-        Calc c = new Calc();
-        assertEquals(3, c.add(1, 2));
-    }
-
-    @Test
-    public void testLater() {
-        assertEquals(0, new Calc().add(0, 0));
-    }
-}
-"""
+CALC_TEST_PINNED = _CALC_TEST % ("testTwice", "4, new Calc().twice(2)")
+CALC_TEST_HEAD = _CALC_TEST % ("testLater", "0, new Calc().add(0, 0)")
 # beta/two holds alpha's Calc.add and testAdd again, laid out differently, with a comment and an
 # Assert. qualifier: the same tokens, so a near-duplicate. Its Strings test is its own.
 BETA_CALC = """package org.beta;
