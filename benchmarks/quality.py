@@ -11,7 +11,7 @@ baseline scored on the same split.
   pass rate and the width of its Δ interval.
 
     python benchmarks/quality.py smoke              # part of make bench
-    python benchmarks/quality.py sweep-beta         # ~25 min: run on a quiet machine
+    python benchmarks/quality.py sweep-beta         # 17.6 min from a fresh clone (docs/performance.md, Timings): run on a quiet machine
     python benchmarks/quality.py before-after-smoke
 
 Each runs in a fresh scratch folder (its own data/, runs/ and sweeps/studies/), so a warm cache

@@ -26,6 +26,29 @@ def _config_epilog() -> str:
     return "\n".join(lines)
 
 
+def _mining_flags(parser: argparse.ArgumentParser, split_help: str) -> None:
+    """The miner's options, the same on `data mine` and `data corpus build` (see _mine_options)."""
+    parser.add_argument("--min-assertions", type=int, default=1, help="fewest assertions a record may have (default: 1)")
+    parser.add_argument("--max-assertions", type=int, default=5, help="most assertions a record may have (default: 5)")
+    parser.add_argument("--max-chars", type=int, default=10_000,
+                        help="longest focal method + masked test + assertions, in characters (one assertion "
+                             "longer than this alone: assertion_too_long); 0 = no limit (default: 10000)")
+    parser.add_argument("--max-file-bytes", type=int, default=4_000_000,
+                        help="skip (and count) .java files larger than this; 0 = no limit (default: 4000000)")
+    parser.add_argument("--split", default="80/10/10", help=f"{split_help} (default: 80/10/10)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split (default: 0)")
+    parser.add_argument("--workers", type=int, default=0, help="parser processes; 0 = one per CPU core (default: 0)")
+
+
+def _mine_options(args, **more):
+    from trident.data.mining.miner import MineOptions
+    from trident.data.mining.splits import parse_ratios
+
+    return MineOptions(min_assertions=args.min_assertions, max_assertions=args.max_assertions,
+                       max_chars=args.max_chars, ratios=parse_ratios(args.split), seed=args.seed,
+                       max_file_bytes=args.max_file_bytes, workers=args.workers, **more)
+
+
 def _parser() -> argparse.ArgumentParser:
     from trident.sweeps.registry import ENGINES, PRUNERS
 
@@ -48,25 +71,16 @@ def _parser() -> argparse.ArgumentParser:
     mine = data.add_parser(
         "mine", formatter_class=fmt, help="build train/val/test records from Java source trees (tests → focal methods)",
         description="Find the JUnit 3/4/5 and TestNG test methods under each ROOT, map each to its focal class and "
-                    "focal method (methods2test's heuristics; see the README's \"Your own data\"), mask its "
+                    "focal method (methods2test's heuristics; see docs/your-data.md), mask its "
                     "assertion statements and write DIR/{train,val,test}.jsonl and DIR/stats.json. Every file is "
                     "parsed once with tree-sitter-java, in parallel. Files that do not parse, and tests without a "
                     "focal method, are counted by reason, never dropped silently.")
     mine.add_argument("roots", nargs="+", metavar="ROOT", help="root folder of a Java repository (several: one per repository)")
     mine.add_argument("--out", required=True, help="output folder")
-    mine.add_argument("--min-assertions", type=int, default=1, help="fewest assertions a record may have (default: 1)")
-    mine.add_argument("--max-assertions", type=int, default=5, help="most assertions a record may have (default: 5)")
-    mine.add_argument("--max-chars", type=int, default=10_000,
-                      help="longest focal method + masked test + assertions, in characters (one assertion "
-                           "longer than this alone: assertion_too_long); 0 = no limit (default: 10000)")
-    mine.add_argument("--max-file-bytes", type=int, default=4_000_000,
-                      help="skip (and count) .java files larger than this; 0 = no limit (default: 4000000)")
-    mine.add_argument("--split", default="80/10/10", help="train/val/test shares (default: 80/10/10)")
-    mine.add_argument("--seed", type=int, default=0, help="seed of the split (default: 0)")
+    _mining_flags(mine, "train/val/test shares")
     mine.add_argument("--group-by", default="auto", choices=["auto", "repo", "package", "class", "focal-class"],
                       help="unit the split keeps whole; auto = repo with several ROOTs, else focal class (which keeps "
                            "every test class whole too) (default: auto)")
-    mine.add_argument("--workers", type=int, default=0, help="parser processes; 0 = one per CPU core (default: 0)")
 
     corpus = data.add_parser("corpus", help="a pinned list of repositories → one de-duplicated, licensed corpus"
                              ).add_subparsers(dest="corpus_command", required=True)
@@ -86,14 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     cb.add_argument("--url", default="https://github.com/{repo}.git",
                     help="where to fetch a repository from; {repo}, {owner} and {name} are filled in "
                          "(default: https://github.com/{repo}.git)")
-    cb.add_argument("--split", default="80/10/10", help="train/val/test shares, by repository (default: 80/10/10)")
-    cb.add_argument("--seed", type=int, default=0, help="seed of the split (default: 0)")
-    for flag, default, text in (("--min-assertions", 1, "fewest assertions a record may have"),
-                                ("--max-assertions", 5, "most assertions a record may have"),
-                                ("--max-chars", 10_000, "longest record (as for data mine), in characters; 0 = no limit"),
-                                ("--max-file-bytes", 4_000_000, "skip (and count) larger .java files; 0 = no limit"),
-                                ("--workers", 0, "parser processes; 0 = one per CPU core")):
-        cb.add_argument(flag, type=int, default=default, help=f"{text} (default: {default})")
+    _mining_flags(cb, "train/val/test shares, by repository")
 
     from trident.data.importers.registry import IMPORTERS
 
@@ -214,24 +221,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_data(args) -> int:
     if args.data_command == "mine":
-        from trident.data.mining.miner import MineOptions, format_stats, mine
-        from trident.data.mining.splits import parse_ratios
+        from trident.data.mining.miner import format_stats, mine
 
-        options = MineOptions(min_assertions=args.min_assertions, max_assertions=args.max_assertions,
-                              max_chars=args.max_chars, ratios=parse_ratios(args.split), seed=args.seed,
-                              max_file_bytes=args.max_file_bytes,
-                              workers=args.workers, group_by=args.group_by)
+        options = _mine_options(args, group_by=args.group_by)
         print(format_stats(mine(args.roots, args.out, options, progress=sys.stderr.isatty()), args.out))
         return 0
     if args.data_command == "corpus":
         from trident.data.corpus.build import CorpusOptions, build_corpus, format_stats
-        from trident.data.mining.miner import MineOptions
-        from trident.data.mining.splits import parse_ratios
 
-        mine_options = MineOptions(min_assertions=args.min_assertions, max_assertions=args.max_assertions,
-                                   max_chars=args.max_chars, ratios=parse_ratios(args.split), seed=args.seed,
-                                   max_file_bytes=args.max_file_bytes, workers=args.workers)
-        options = CorpusOptions(mine=mine_options, source=Path(args.source) if args.source else None, url=args.url)
+        options = CorpusOptions(mine=_mine_options(args), source=Path(args.source) if args.source else None, url=args.url)
         print(format_stats(build_corpus(args.list, args.out, options, progress=sys.stderr.isatty()), args.out))
         return 0
     if args.data_command == "import":

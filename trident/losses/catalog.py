@@ -85,5 +85,5 @@ def core_names() -> tuple[str, ...]:
 
 
 def describe() -> list[tuple[str, str, str]]:
-    """(name, kind, what it is) of every registered component, for --help and the README."""
+    """(name, kind, what it is) of every registered component, for --help and the docs (docs/loss.md)."""
     return [(c.name, c.kind, c.doc) for c in COMPONENTS.values()]
