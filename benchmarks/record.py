@@ -9,6 +9,7 @@ script that measures model pairs, run for some of them, keeps the others: `with_
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
@@ -54,10 +55,14 @@ def record(section: str, figures) -> None:
     for table in ([figures] + figures.get("tables", [])) if isinstance(figures, dict) else []:
         if table.get("rows"):
             table["columns"] = list(dict.fromkeys(k for r in table["rows"] for k in r))
-    data = load() or {"sections": {}}
-    data["sections"][section] = {"machine": machine(), "figures": figures}
-    atomic_write_json(JSON, data)
-    atomic_write_text(MARKDOWN, render(data))
+    # Two benchmarks recording at once would each rewrite the file from what they read: the lock
+    # makes read-modify-write one step, so neither loses the other's section.
+    with open(HERE / ".results.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = load() or {"sections": {}}
+        data["sections"][section] = {"machine": machine(), "figures": figures}
+        atomic_write_json(JSON, data)
+        atomic_write_text(MARKDOWN, render(data))
 
 
 def _table(rows: list[dict], digits: int = 3, columns: list[str] | None = None) -> str:
