@@ -212,6 +212,9 @@ def _parser() -> argparse.ArgumentParser:
                                     "term level with them (by value, and by gradient norm when logged).")
     ls.add_argument("run", help="run directory (runs/<name>)")
     ls.add_argument("--window", type=int, default=50, help="steps in the running mean (default: 50)")
+    from trident.suggest.command import add_parser as add_generate_parser
+
+    add_generate_parser(sub, fmt)
     for sp in (ev, ex, train_parser):
         sp.add_argument("--unsafe-no-sandbox", action="store_true",
                         help="run generated assertions without the bubblewrap sandbox (only inside a disposable "
@@ -435,6 +438,12 @@ def _cmd_execute(args, extra) -> int:
     return 0
 
 
+def _cmd_generate(args, extra) -> int:
+    from trident.suggest.command import run
+
+    return run(args, extra)
+
+
 def _cmd_sweep(args, extra) -> int:
     from trident.sweeps.registry import ENGINES, EngineOptions
     from trident.sweeps.spec import check_trial_models, load_sweep
@@ -493,7 +502,7 @@ def main(argv: list[str] | None = None) -> int:
             print(format_report(analyse(args.run, args.window)))
             return 0
         handler = {"teacher": _cmd_teacher, "train": _cmd_train, "baseline": _cmd_baseline, "evaluate": _cmd_evaluate,
-                   "execute": _cmd_execute}[args.command]
+                   "execute": _cmd_execute, "generate": _cmd_generate}[args.command]
         code = 1
         try:
             code = handler(args, extra)

@@ -434,18 +434,23 @@ def summarise(source: bytes, path: str) -> JavaFile:
 def read_and_summarise(path: Path, rel: str) -> JavaFile:
     """Worker entry point: read and summarise one file; unreadable or non-UTF-8 files are kept
     with their error, so the miner can name them."""
+    data, error = read_source(path)
+    return JavaFile(path=rel, error=error) if data is None else summarise(data, rel)
+
+
+def read_source(path: Path) -> tuple[bytes | None, str | None]:
+    """A Java file's bytes without a UTF-8 byte order mark, or None and why it cannot be used
+    (unreadable, not UTF-8 text at line N)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return JavaFile(path=rel, error=f"unreadable ({exc.strerror})")
+        return None, f"unreadable ({exc.strerror})"
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
-        return JavaFile(path=rel, error=f"not UTF-8 text (line {line})")
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    return summarise(data, rel)
+        return None, f"not UTF-8 text (line {line})"
+    return (data[3:] if data.startswith(b"\xef\xbb\xbf") else data), None
 
 
 def method_source(code: str) -> str | None:

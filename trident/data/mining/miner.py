@@ -113,7 +113,7 @@ def _summaries(jobs: list[tuple[Path, str]], workers: int, progress: bool) -> li
         bar.close()
 
 
-def _junit3_classes(files: list[JavaFile]) -> set[str]:
+def junit3_classes(files: list[JavaFile]) -> set[str]:
     """Simple names of classes whose superclass chain (within the repository) reaches TestCase."""
     parent = {c.name: c.superclass for f in files for c in f.classes}
     out = set()
@@ -128,7 +128,8 @@ def _junit3_classes(files: list[JavaFile]) -> set[str]:
     return out
 
 
-def _tests(f: JavaFile, junit3: set[str]) -> list[TestMethod]:
+def tests_of(f: JavaFile, junit3: set[str]) -> list[TestMethod]:
+    """The file's test methods in line order: annotated ones, and JUnit 3 candidates whose class is in `junit3`."""
     return sorted([*f.tests, *(t for t in f.junit3 if t.class_name in junit3)], key=lambda t: t.line)
 
 
@@ -188,8 +189,8 @@ def mine(roots: list[str | Path], out_dir: str | Path, options: MineOptions = Mi
                 stats.unusable_files.append({"file": f"{repo}/{f.path}", "error": f.error})
         stats.parse_failures[repo] = sum(1 for f in files if (f.error or "").startswith("parse error"))
         usable = [f for f in files if not f.error]
-        junit3 = _junit3_classes(usable)
-        tests = {f.path: _tests(f, junit3) for f in usable}
+        junit3 = junit3_classes(usable)
+        tests = {f.path: tests_of(f, junit3) for f in usable}
         index = ClassIndex(usable, lambda f: in_test_root(f.path) or bool(tests[f.path]))
         for f in usable:
             stats.test_factories += f.test_factories
@@ -239,6 +240,24 @@ def _record(repo: str, f: JavaFile, t: TestMethod, index: ClassIndex, options: M
         return "too_many_assertions", None, None
     if t.multiline_literal:
         return "text_block_in_assertion", None, None
+    reason, record, mapped = link_test(repo, f, t, index)
+    if reason:
+        return reason, None, None
+    if options.max_chars and any(len(a) > options.max_chars for a in t.assertions):
+        return "assertion_too_long", None, None  # say, an assertThrows whose lambda holds the whole test
+    if options.max_chars and len(record["focal_method"]) + len(t.masked) + sum(map(len, t.assertions)) > options.max_chars:
+        return "too_long", None, None
+    key = (record["focal_method"], t.masked, t.assertions)
+    if key in seen:
+        return "duplicate", None, None
+    seen.add(key)
+    return None, record, mapped
+
+
+def link_test(repo: str, f: JavaFile, t: TestMethod, index: ClassIndex) -> tuple[str | None, dict | None, str | None]:
+    """The focal-method rules alone, without the miner's filters (assertion counts, lengths,
+    duplicates): why the test has no focal method, or its record and the focal class its test
+    class maps to. `trident generate` links a user's tests with it, so both read tests alike."""
     focal, reason = index.find(f, t.top_level)
     if focal is None:
         return reason, None, None
@@ -247,14 +266,6 @@ def _record(repo: str, f: JavaFile, t: TestMethod, index: ClassIndex, options: M
         return linked.reason, None, None
     mapped = _qualified(focal.file.package, focal.decl.name)
     focal = linked.focal  # the implementing class when the focal class's method is abstract
-    if options.max_chars and any(len(a) > options.max_chars for a in t.assertions):
-        return "assertion_too_long", None, None  # say, an assertThrows whose lambda holds the whole test
-    if options.max_chars and len(linked.method.source) + len(t.masked) + sum(map(len, t.assertions)) > options.max_chars:
-        return "too_long", None, None
-    key = (linked.method.source, t.masked, t.assertions)
-    if key in seen:
-        return "duplicate", None, None
-    seen.add(key)
     return None, {
         "id": f"{repo}/{f.path}:{t.line}",
         "focal_method": linked.method.source,
