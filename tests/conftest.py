@@ -36,6 +36,8 @@ def tiny_overrides(data_dir, runs_dir, **extra) -> list[str]:
         "teacher_train.max_steps": 6, "teacher_train.batch_size": 8, "teacher_train.lr": 3e-3,
         "train.max_steps": 6, "train.batch_size": 8, "train.lr": 3e-3,
         "eval.max_new_tokens": 12, "eval.batch_size": 16,
+        # the inference figures start a measuring process per run; tests that check them turn them on
+        "eval.speed": "false",
     }
     values.update(extra)
     return [f"--{k}={v}" for k, v in values.items()]

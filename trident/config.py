@@ -227,6 +227,12 @@ class EvalConfig:
     execute: bool = _doc("compile and run a run's final validation predictions (records with an `executable` field, "
                          "as the synthetic corpus writes): compile_rate, pass_rate and mutation_score join "
                          "summary.json's val_metrics, the trials table and the before/after report", False)
+    speed: bool = _doc("measure the inference figures (parameters, bytes on disk, peak memory, p50/p95 latency "
+                       "at batch 1, records/s and tokens/s at `batch_size`) in a fresh process after generating: "
+                       "metrics.json's and summary.json's `inference`", True)
+    speed_records: int = _doc("the inference figures time the split's first this many records (fewer when the "
+                              "split is smaller)", 32, COUNT)
+    speed_warmup: int = _doc("untimed generations before the inference figures are timed", 4, NON_NEGATIVE)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from trident.data.encoding import Truncation, encode_records
 from trident.data.batches import collator
 from trident.errors import RunDirError
 from trident.generation import decode, set_generation
+from trident.inference_figures import measure
 from trident.models import load_tokenizer
 from trident.predictions import score_predictions
 from trident.rundir import RunDir
@@ -22,7 +23,9 @@ from trident.tracking import set_progress_bars
 
 def evaluate_model(model_dir: Path, cfg, split: str, out_dir: Path, execute: bool = False) -> dict:
     """Generate for every record of `split` and score; with `execute`, also compile and run the
-    predicted assertions (trident.execution) and add compile_rate, pass_rate and mutation_score."""
+    predicted assertions (trident.execution) and add compile_rate, pass_rate and mutation_score.
+    With `eval.speed`, metrics.json's `inference` holds the model's inference figures
+    (trident.inference_figures) on the split's first `eval.speed_records` records."""
     set_progress_bars(cfg.tracking.progress)  # before the weights are loaded
     tokenizer = load_tokenizer(model_dir)
     model = AutoModelForSeq2SeqLM.from_pretrained(model_dir)
@@ -41,11 +44,15 @@ def evaluate_model(model_dir: Path, cfg, split: str, out_dir: Path, execute: boo
         trainer = Seq2SeqTrainer(model=model, args=args, data_collator=collator(tokenizer, model),
                                  processing_class=tokenizer)
         out = trainer.predict(features)
+        device = trainer.args.device
     preds = decode(tokenizer, out.predictions)
+    # after the quality pass, before running the predictions (which would compete for the CPU)
+    figures = measure(model_dir, features, cfg.eval, device)
+    inference = {"inference": figures.to_json()} if figures is not None else {}
     # scored against the whole reference, never the cut labels
     return score_predictions(records, preds, out_dir, execute=execute, progress=cfg.tracking.progress,
                              extra={"split": split, "records": len(records), "num_beams": cfg.eval.num_beams,
-                                    "bad_records": bad, "truncation": truncation})
+                                    "bad_records": bad, "truncation": truncation, **inference})
 
 
 def evaluate_run(run_dir: str | Path, split: str = "test", overrides: list[str] | None = None,

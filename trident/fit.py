@@ -20,6 +20,7 @@ from trident.tracking import (MetricsFileCallback, configure_wandb, console_call
                               record_final, set_progress_bars, start_wandb, tensorboard_callback, write_hparams)
 from trident.data.batches import EncodedDataset, collator
 from trident.generation import GenerationMetrics, set_generation
+from trident.inference_figures import measure
 from trident.trainer import TridentTrainer
 
 
@@ -191,7 +192,8 @@ def fit(cfg, tcfg, run: RunDir, model, tokenizer, data: Data, loss_cfg, *, role:
     starts from: that sum is the summary's wall_time_s. With `teacher_cache` (a
     trident.teacher_cache.TeacherLogitCache) the training batches carry the teacher's top-k
     instead of a teacher running in each step; with `teacher_beams` (trident.teacher_beams.TeacherBeams)
-    the training rows carry the teacher's best beam."""
+    the training rows carry the teacher's best beam. With `eval.speed`, the saved model's inference
+    figures (trident.inference_figures) on the validation records go into the summary's `inference`."""
     timer = timer or Timer.started()
     set_progress_bars(cfg.tracking.progress)  # the model's save at the end has a bar of its own
     loss_fn = MultiComponentLoss(loss_cfg)
@@ -252,8 +254,11 @@ def fit(cfg, tcfg, run: RunDir, model, tokenizer, data: Data, loss_cfg, *, role:
         write_hparams(run.tensorboard, flat_config(cfg), final, trainer.state.global_step)
 
     trainer.save_model(str(run.model))  # the Trainer saves on rank 0 only
+    figures = None
     if main:
         tokenizer.save_pretrained(str(run.model))
+        # the saved model, loaded from disk by a fresh process, on the records the run validated on
+        figures = measure(run.model, val_ds.features, cfg.eval, trainer.args.device)
     wandb_id = finish_wandb(report_to)
     summary = Summary(
         name=cfg.name,
@@ -284,6 +289,7 @@ def fit(cfg, tcfg, run: RunDir, model, tokenizer, data: Data, loss_cfg, *, role:
                         f"cache:{teacher_cache.path}" if teacher_cache is not None else "online"),
         wall_time_before_resume_s=before_resume_s,
         wall_time_s=clock.elapsed(),
+        inference=figures.to_json() if figures is not None else None,
     )
     if main:
         write_summary(run, summary)

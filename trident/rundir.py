@@ -8,7 +8,8 @@ report) reads back.
       eval_metrics.csv       one row per validation pass
       checkpoints/           the Trainer's checkpoints (+ loss_parameters.safetensors)
       model/                 the trained model and its tokenizer
-      eval/<split>/          predictions.jsonl and metrics.json of `trident evaluate`
+      eval/<split>/          predictions.jsonl and metrics.json of `trident evaluate` (its
+                             `inference`: the model's inference figures, trident.inference_figures)
       eval/<split>-teacher/  the same for the teacher (`--with-teacher`)
       eval/<split>-retrieval/ the same for the retrieval baseline (trident.baseline)
       tb/ wandb/             TensorBoard events, the offline W&B run
@@ -127,6 +128,9 @@ class Summary:
     student_parameters: Optional[int] = None
     teacher_parameters: Optional[int] = None
     teacher_source: Optional[str] = None  # a student's: "online", or "cache:<folder>" (the teacher-logit cache)
+    # the saved model's trident.inference_figures.InferenceFigures (to_json) on the validation records;
+    # None without a model (the retrieval baseline), with --eval.speed=false, or from before they existed
+    inference: Optional[dict[str, Any]] = None
     extra: dict[str, Any] = field(default_factory=dict)  # keys a newer or older trident wrote
 
     def to_json(self) -> dict[str, Any]:

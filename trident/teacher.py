@@ -20,6 +20,8 @@ from trident.errors import RunDirError
 from trident.runs import Data, Timer, data_fingerprint, ensure_data, prepare_data, start_run, world_size
 
 CE_ONLY = LossConfig(components={"ce": ComponentConfig(1.0, 1.0)})
+# eval keys that change what is measured after training, never the teacher trained
+AFTER_TRAINING_EVAL_KEYS = ("execute", "speed", "speed_records", "speed_warmup")
 
 
 def teacher_config(cfg: RunConfig) -> RunConfig:
@@ -36,8 +38,9 @@ def teacher_key(cfg: RunConfig) -> str:
                  d.skip_bad_records, data_fingerprint(cfg),
                  # only when not the default, so the teachers trained before the option keep their key
                  *([d.focal_context] if d.focal_context != "method" else [])],
-        # eval.execute only adds metrics after training: teachers trained before it existed keep their key
-        "train": to_dict(cfg.teacher_train), "eval": {k: v for k, v in to_dict(cfg.eval).items() if k != "execute"},
+        # eval.execute and eval.speed* only add figures after training: teachers trained before they existed keep their key
+        "train": to_dict(cfg.teacher_train),
+        "eval": {k: v for k, v in to_dict(cfg.eval).items() if k not in AFTER_TRAINING_EVAL_KEYS},
         "seed": cfg.seed,
     })
 
