@@ -2,6 +2,7 @@
 reader of the report's Markdown tables."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -25,6 +26,26 @@ METHOD_COMPONENTS = {
 }
 
 
+def inference(bytes_on_disk: int, peak_rss_mb: float, latency_p50_ms: float, *, params: int = 1000,
+              device: str = "cpu", threads: int = 2, records: int = 32) -> dict:
+    """A summary's `inference` figures as `trident evaluate` writes them (the whole contract);
+    p95 is 1.5 × p50 and the throughputs follow from p50, so that they are consistent."""
+    return {"params": params, "bytes_on_disk": bytes_on_disk, "peak_rss_mb": peak_rss_mb,
+            "latency_p50_ms": latency_p50_ms, "latency_p95_ms": 1.5 * latency_p50_ms,
+            "records_per_s": 1000.0 / latency_p50_ms, "tokens_per_s": 12000.0 / latency_p50_ms,
+            "device": device, "threads": threads, "records": records, "warmup": 4, "batch_size": 8}
+
+
+def summary_fields(inference: dict | None) -> dict:
+    """Summary(...) keyword arguments carrying `inference`: its own field where Summary has one, else
+    the key Summary.extra writes out as it is (the same summary.json either way)."""
+    if inference is None:
+        return {}
+    if "inference" in {f.name for f in dataclasses.fields(Summary)}:
+        return {"inference": inference}
+    return {"extra": {"inference": inference}}
+
+
 def predictions(right: int, broken: int) -> list[str]:
     """Examples 0..right-1 predicted exactly, the last `broken` as a line that does not parse
     (AST-invalid, and wrong), every other as a valid but wrong line (a false positive and a
@@ -42,11 +63,13 @@ def predictions(right: int, broken: int) -> list[str]:
 
 def make_run(root: Path, name: str, components: dict, seed: int, right: int, broken: int, wall: float,
              cfg_name: str | None = None, beta: float = 5, *, role: str = "student", steps: int = 3,
-             teacher: str | None = None, config: dict | None = None, executed: int | None = None) -> Path:
+             teacher: str | None = None, config: dict | None = None, executed: int | None = None,
+             inference: dict | None = None) -> Path:
     """A finished run directory as `trident train` leaves it (config, summary, step log,
     predictions). `config` is merged into config.yaml; `teacher` is the model folder its summary
     names; `executed` writes execution.jsonl: the first `executed` examples compile, pass and
-    kill one of their two mutants, the others compile only."""
+    kill one of their two mutants, the others compile only; `inference` is its summary's
+    inference figures (see `inference()`; None: not measured)."""
     run = RunDir(root / name)
     (run.root / "eval" / "val").mkdir(parents=True)
     cfg = {"name": cfg_name or name, "seed": seed,
@@ -73,7 +96,7 @@ def make_run(root: Path, name: str, components: dict, seed: int, right: int, bro
         train_records=100, val_records=N, bad_records={}, truncation={}, nonfinite_skipped=0, wandb_run_id=None,
         sweep=None, trial=None, semantic_auto_beta=None, versions={}, role=role,
         model="tiny-teacher" if role == "teacher" else "tiny-student", run_dir=str(run.root),
-        wall_time_before_resume_s=0.0, wall_time_s=wall, teacher=teacher))
+        wall_time_before_resume_s=0.0, wall_time_s=wall, teacher=teacher, **summary_fields(inference)))
     return run.root
 
 

@@ -162,20 +162,25 @@ def test_runs_mode_table_html_and_pngs(full_report):
         for column_name, cell in [*deltas[label].items(), *more_deltas[label].items()]:
             if column_name != "configuration":
                 assert re.fullmatch(DELTA, cell), (label, column_name, cell)
-    checks = by_row(rep.markdown, "Cost and checks")
-    assert list(checks["legacy"]) == ["configuration", "wall time (× baseline)", "NaN/Inf steps", "ΔF1 ≥ +0.50",
-                                      "AST ≥ baseline", "wall ≤ 1.10×", "no NaN/Inf steps"]
+    costs = by_row(rep.markdown, "Cost (")
+    assert list(costs["legacy"]) == ["configuration", "wall time (× baseline)", "size (MB)", "memory (MB)",
+                                     "p50 (ms)", "NaN/Inf steps"]
+    checks = by_row(rep.markdown, "Checks (")
+    assert list(checks["legacy"]) == ["configuration", "ΔF1 ≥ +0.50", "AST ≥ baseline", "wall ≤ 1.10×",
+                                      "no NaN/Inf steps"]
     for label in ("legacy", "trident-v1 (β=5)"):
         judged = [cell for name, cell in checks[label].items() if name.startswith(("ΔF1", "AST", "wall ≤", "no "))]
         assert len(judged) == 4 and all(cell[0] in "✔✘" for cell in judged), judged
     assert checks["teacher"]["ΔF1 ≥ +0.50"] == checks["teacher"]["no NaN/Inf steps"] == "n/a"  # not judged
     assert set(tables) == {"Validation metrics (points, 95% interval)", "Validation metrics, continued (2/2)",
                            "Δ against the baseline, trident (points, paired 95% interval)",
-                           "Δ against the baseline, continued (2/2)", "Cost and checks (judged on the point estimate)"}
+                           "Δ against the baseline, continued (2/2)",
+                           "Cost (training wall time; size, memory and p50 latency per model, median over seeds)",
+                           "Checks (judged on the point estimate)"}
     assert "trident-v1 (β=5) has 1 seed: the interval covers example sampling only" in rep.markdown
     assert rep.markdown_path.read_text() == rep.markdown
     html = rep.html_path.read_text()
-    for key in ("metrics", "metrics-2", "deltas", "deltas-2", "checks"):
+    for key in ("metrics", "metrics-2", "deltas", "deltas-2", "cost", "checks"):
         assert f'<table class="comparison" id="{key}">' in html
     tables_html = html[html.index('<div id="comparison">'):html.index("</div>", html.index('<div id="comparison">'))]
     assert "<br>" not in tables_html  # one line per cell
@@ -269,8 +274,11 @@ def test_gaps_are_named_marked_and_never_filled(tiny_runs, tmp_path):
     deltas = {**by_row(rep.markdown, "Δ against the baseline, trident (")["trident-v1 (β=5)"],
               **by_row(rep.markdown, "Δ against the baseline, continued")["trident-v1 (β=5)"]}
     assert set(deltas.values()) == {"trident-v1 (β=5)", "n/a"} and len(deltas) == 8
-    assert by_row(rep.markdown, "Cost and checks")["trident-v1 (β=5)"] == {
-        "configuration": "trident-v1 (β=5)", "wall time (× baseline)": "n/a", "NaN/Inf steps": "0",
+    label = "trident-v1 (β=5)"
+    v1_cost = {**by_row(rep.markdown, "Cost (")[label], **by_row(rep.markdown, "Checks (")[label]}
+    assert v1_cost == {
+        "configuration": "trident-v1 (β=5)", "wall time (× baseline)": "n/a", "size (MB)": "n/a", "memory (MB)": "n/a",
+        "p50 (ms)": "n/a", "NaN/Inf steps": "0",
         "ΔF1 ≥ +0.50": "n/a", "AST ≥ baseline": "n/a", "wall ≤ 1.10×": "n/a", "no NaN/Inf steps": "✔ 0 vs ≤ 0"}
     assert "trident-v1 (β=5): no finished run (v1-s0); its cells are n/a" in rep.markdown
     html = rep.html_path.read_text()
@@ -429,9 +437,11 @@ def test_the_retrieval_run_is_a_row_of_its_own_last_and_unjudged(tiny_runs, retr
     assert by_row(rep.markdown, "Validation metrics (")["retrieval"]["seeds"] == "n/a"  # no seed: it trained nothing
     assert list(by_row(rep.markdown, "Δ against the baseline, trident (")) == ["legacy", "trident-v1 (β=5)",
                                                                                "teacher", "retrieval"]
-    checks = by_row(rep.markdown, "Cost and checks")["retrieval"]
-    # No check applies to copying: no ✔ or ✘ (its NaN/Inf count is shown, not judged).
-    assert checks == {"configuration": "retrieval", "wall time (× baseline)": "n/a (0 s)", "NaN/Inf steps": "0",
+    checks = {**by_row(rep.markdown, "Cost (")["retrieval"], **by_row(rep.markdown, "Checks (")["retrieval"]}
+    # No check applies to copying: no ✔ or ✘ (its NaN/Inf count is shown, not judged); it has no
+    # model, so no size, memory or latency: n/a, never 0.
+    assert checks == {"configuration": "retrieval", "wall time (× baseline)": "n/a (0 s)", "size (MB)": "n/a",
+                      "memory (MB)": "n/a", "p50 (ms)": "n/a", "NaN/Inf steps": "0",
                       "ΔF1 ≥ +0.50": "n/a", "AST ≥ baseline": "n/a", "wall ≤ 1.10×": "n/a", "no NaN/Inf steps": "n/a"}
     row = rep.comparison.row("retrieval")
     summary = json.loads((retrieval_run / "summary.json").read_text())

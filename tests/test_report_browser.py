@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from report_helpers import METHOD_COMPONENTS, make_run
+from report_helpers import METHOD_COMPONENTS, inference, make_run
 from trident.analysis.report import build_report, parser
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -25,10 +25,12 @@ PLAN = {"trident-v1": (10, 0, 10), "trident-v1-hidden": (8, 1, 7), "trident-v1-s
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser-runs")
+    # The teacher's inference figures are CodeT5+ 770M's order of size (the widest cells: four digits).
     teacher = make_run(root, "teacher-0123456789ab", {"ce": {"start": 1.0}}, 42, 9, 0, 300.0, role="teacher",
-                       executed=9)
+                       executed=9, inference=inference(3_100_000_000, 4123.4, 2345.6))
     dirs = [make_run(root, f"methods-t{k:03d}", PRESETS[p], 0, *PLAN[p][:2], 100.0 + 10 * k,
-                     teacher=str(teacher / "model"), executed=PLAN[p][2]) for k, p in enumerate(PLAN)]
+                     teacher=str(teacher / "model"), executed=PLAN[p][2],
+                     inference=inference(900_000_000 + k, 1234.5, 987.6 + k)) for k, p in enumerate(PLAN)]
     retrieval = make_run(root, "methods-retrieval", {"ce": {"start": 1.0}}, 0, 0, 10, 1.0, role="baseline",
                          executed=0)
     out = tmp_path_factory.mktemp("browser-report")
@@ -43,10 +45,15 @@ def test_the_report_has_the_realistic_rows_and_columns(report):
                                              "trident-v1-seqkd (β=5)", "teacher", "retrieval"]
     assert all(row.cells[m].value is not None for row in c.rows for m in row.cells)  # all ten metrics
     html = report.html_path.read_text()
-    for key in ("metrics", "metrics-2", "deltas", "deltas-2", "checks"):
+    for key in ("metrics", "metrics-2", "deltas", "deltas-2", "cost", "checks"):
         assert f'id="{key}"' in html
-    for widest in ("100.0 [100.0, 100.0]", "-100.00 [-100.00, -100.00]", "trident-v1 (β=5) (baseline)"):
+    for widest in ("100.0 [100.0, 100.0]", "-100.00 [-100.00, -100.00]", "trident-v1 (β=5) (baseline)",
+                   "<td>4123</td>"):
         assert widest in html
+    # One student/teacher line per configuration under the tables (the page-width check covers them).
+    start = html.index('<div id="student-teacher">')
+    shares = html[start:html.index("</div>", start)]
+    assert shares.count("<li>trident-v1") == 4 and shares.count(" vs teacher: keeps ") == 4
 
 
 def _png_size(path: Path) -> tuple[int, int]:
@@ -88,14 +95,15 @@ def test_tables_fit_1200_px_with_every_cell_on_one_line(report, tmp_path):
             page.screenshot(path=str(shot), full_page=True)
         finally:
             browser.close()
-    assert [t["id"] for t in tables] == ["metrics", "metrics-2", "deltas", "deltas-2", "checks"]
-    assert [t["rows"] for t in tables] == [7, 7, 6, 6, 7]  # a header and a row per configuration
+    assert [t["id"] for t in tables] == ["metrics", "metrics-2", "deltas", "deltas-2", "cost", "checks"]
+    assert [t["rows"] for t in tables] == [7, 7, 6, 6, 7, 7]  # a header and a row per configuration
     for t in tables:
         assert t["width"] <= WIDTH and t["left"] >= 0 and t["right"] <= WIDTH, t
     assert page_width <= WIDTH  # nothing on the page scrolls sideways
     assert _png_size(shot)[0] == WIDTH
-    # rows × columns: metrics 7 × (label, seeds, 5 metrics), metrics-2 7 × 6, Δs 6 × 6 twice, checks 7 × 7
-    assert len(cells) == 7 * 7 + 7 * 6 + 6 * 6 * 2 + 7 * 7
+    # rows × columns: metrics 7 × (label, seeds, 5 metrics), metrics-2 7 × 6, Δs 6 × 6 twice,
+    # cost 7 × (label, wall time, size, memory, p50, NaN/Inf), checks 7 × (label, 4 checks)
+    assert len(cells) == 7 * 7 + 7 * 6 + 6 * 6 * 2 + 7 * 6 + 7 * 5
     for cell in cells:
         # One line: the content box holds a single line box (two would be twice the line height),
         # and nothing is cut off sideways.

@@ -107,7 +107,7 @@ def test_each_teacher_is_a_row_of_its_own_and_seeds_are_counted(mismatched):
     assert values["legacy"]["F1"].startswith("45.0 [")  # seeds 0 and 1: F1 0.4 and 0.5
     assert values["teacher-aaa"]["F1"].startswith("90.0 [") and values["teacher-bbb"]["F1"].startswith("80.0 [")
     assert "- seed values: legacy 0, 1; trident 0; teacher-aaa 42; teacher-bbb 42" in rep.markdown
-    checks = by_row(rep.markdown, "Cost and checks")
+    checks = by_row(rep.markdown, "Checks (")
     assert checks["teacher-aaa"]["ΔF1 ≥ +0.50"] == checks["teacher-aaa"]["no NaN/Inf steps"] == "n/a"
     assert by_row(rep.markdown, "Δ against the baseline, trident (")["teacher-aaa"]["Δ F1"].startswith("+30.00 [")
     assert ("The teacher row is the model the students were distilled from (one run: its interval covers example "

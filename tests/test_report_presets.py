@@ -74,7 +74,7 @@ def _check_against_trident_v1(rep) -> None:
     assert values["trident-v1-hidden (β=5)"]["F1"].startswith("75.0 [")
     assert [row["seeds"] for row in values.values()] == ["2"] * 4  # a count; the values are in the notes
     assert "seed values: trident-v1 (β=5) 0, 1; trident-v1-gkd (β=5) 0, 1;" in rep.markdown
-    checks = by_row(rep.markdown, "Cost and checks")
+    checks = by_row(rep.markdown, "Checks (")
     assert checks["trident-v1-hidden (β=5)"]["ΔF1 ≥ +0.50"] == "✔ +20.00 vs +0.50"
     assert checks["trident-v1-hidden (β=5)"]["wall ≤ 1.10×"] == "✘ 1.19× vs 1.10×"
     assert checks["trident-v1-gkd (β=5)"]["AST ≥ baseline"] == "✘ -5.00 vs +0.00"

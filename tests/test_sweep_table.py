@@ -117,3 +117,47 @@ def test_a_best_trial_below_copying_is_said_to_be(tmp_path):
     spec, study = _study(tmp_path, [set(range(50)), set(range(60))])
     text = summary_text(spec, study, _baseline_run(tmp_path, set(range(150))))
     assert text.splitlines()[-1].endswith("it does worse than copying")
+
+
+def _finished(run_dir, inference_figures):
+    """summary.json of a finished student run, with `inference` figures (or none: an older run)."""
+    from report_helpers import summary_fields
+    from trident.rundir import RunDir, Summary, write_summary
+
+    write_summary(RunDir(run_dir), Summary(
+        name=run_dir.name, val_metrics={"f1": 0.5}, train_runtime_s=1.0, train_samples_per_second=1.0,
+        global_step=3, max_steps=3, completed=True, train_records=10, val_records=N, bad_records={},
+        truncation={}, nonfinite_skipped=0, wandb_run_id=None, sweep="s", trial=None, semantic_auto_beta=None,
+        versions={}, role="student", model="tiny-student", run_dir=str(run_dir), wall_time_before_resume_s=0.0,
+        wall_time_s=1.0, **summary_fields(inference_figures)))
+
+
+def test_the_trials_table_shows_each_models_size_memory_and_p50(tmp_path):
+    from report_helpers import inference
+
+    spec, study = _study(tmp_path, [set(range(50)), set(range(150)), set(range(60))])
+    _finished(tmp_path / "t0", inference(3 * 2 ** 20 + 2 ** 19, 412.4, 12.345))  # 3.5 MB
+    _finished(tmp_path / "t1", inference(40 * 2 ** 20, 1234.5, 0.5))
+    _finished(tmp_path / "t2", None)  # no figures (--eval.speed=false, or an older trident): n/a, not 0
+    text = summary_text(spec, study, _baseline_run(tmp_path, set(range(40))))
+    lines = text.splitlines()
+    header = next(line for line in lines[1:] if "size_mb" in line).split()
+    assert header[-4:] == ["size_mb", "memory_mb", "p50_ms", "run_dir"]
+    rows = {line.split()[0]: line.split() for line in lines if line.split()[:1] in (["0"], ["1"], ["2"], ["retrieval"])}
+    assert rows["0"][-4:-1] == ["3.50", "412", "12.3"]
+    assert rows["1"][-4:-1] == ["40.0", "1234", "0.500"]
+    assert rows["2"][-4:-1] == rows["retrieval"][-4:-1] == ["n/a", "n/a", "n/a"]  # the baseline has no model
+    assert "size_mb: weights on disk (MB = 2^20 bytes)" in lines[0]
+
+
+def test_damaged_figures_are_named_under_the_table_and_absent_ones_add_no_columns(tmp_path):
+    spec, study = _study(tmp_path, [set(range(50)), set(range(150))])
+    _finished(tmp_path / "t0", None)
+    _finished(tmp_path / "t1", None)
+    assert "size_mb" not in summary_text(spec, study)  # no trial measured: no columns of n/a
+    _finished(tmp_path / "t1", {"bytes_on_disk": 2 ** 20, "peak_rss_mb": "lots", "latency_p50_ms": 3.0})
+    text = summary_text(spec, study)
+    row = next(line for line in text.splitlines() if line.split()[:1] == ["1"]).split()
+    assert row[-4:-1] == ["1.00", "n/a", "3.00"]
+    assert (f"warning: trial 1: {tmp_path / 't1' / 'summary.json'}: `inference.peak_rss_mb` is 'lots', not a finite "
+            "number ≥ 0; shown as n/a") in text

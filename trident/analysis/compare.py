@@ -25,6 +25,7 @@ from trident.metrics import EXECUTION_KEYS
 
 from trident.analysis import stats as st
 from trident.analysis.differences import RowRuns, differences
+from trident.analysis.inference import measured_apart, median_figure
 from trident.analysis.sources import BASELINE, TEACHER, RunData
 
 METRIC_LABELS = {"f1": "F1", "pans": "PANS", "ast_validity": "AST validity",
@@ -69,6 +70,10 @@ class ConfigRow:
     nonfinite: int | None = None
     checks: dict[str, bool | None] = field(default_factory=dict)
     bootstrap: bool = False  # intervals over validation examples (else over seeds, or none)
+    # Inference figures (trident.analysis.inference), each the median over the runs that have it; None: n/a.
+    size_mb: float | None = None
+    memory_mb: float | None = None
+    p50_ms: float | None = None
 
     @property
     def used(self) -> list[RunData]:
@@ -231,6 +236,7 @@ def compare(runs: Sequence[RunData], baseline: str = BASELINE, replicates: int =
     _seed_notes(comparison)
     varied = sorted({k for r in runs for k in r.params})
     comparison.notes += differences([RowRuns(r.label, r.used, r.reference) for r in rows], varied)
+    comparison.notes += measured_apart([(r.label, r.used) for r in rows])
     return comparison
 
 
@@ -260,6 +266,15 @@ def _estimate_row(row: ConfigRow, per_run: dict[str, st.ExampleStats], weights: 
     row.wall_time_s = float(np.mean(walls)) if walls else None
     counts = [r.nonfinite_steps for r in row.runs if r.nonfinite_steps is not None]
     row.nonfinite = int(sum(counts)) if counts else None
+    figures = [r.inference for r in used]
+    row.size_mb = median_figure(figures, "size_mb")
+    row.memory_mb = median_figure(figures, "peak_rss_mb")
+    row.p50_ms = median_figure(figures, "latency_p50_ms")
+    measured = sum(f is not None for f in figures)
+    if 0 < measured < len(used):
+        missing = ", ".join(r.name for r in used if r.inference is None)
+        notes.append(f"{row.label}: size, memory and latency are the median of {measured} of its {len(used)} runs "
+                     f"({missing} has no inference figures)")
 
 
 def _against_baseline(row: ConfigRow, base: ConfigRow | None, replicates: int, seed: int, level: float,

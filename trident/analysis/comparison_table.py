@@ -2,9 +2,11 @@
 
 Every cell is one line, so the tables stay narrow in a PR and fit a 1200 px page: the metric
 values with their intervals in one table, the Δs against the baseline with theirs in a second
-with the same rows (less the baseline's), then cost and checks; more than METRICS_PER_TABLE
-metrics continue in a further pair of tables. Metrics are shown in points (×100, 0-100); a
-missing value is "n/a", never a guess.
+with the same rows (less the baseline's), then cost (training wall time and the inference
+figures: size, memory, p50 latency) and the checks, each a table of its own; more than
+METRICS_PER_TABLE metrics continue in a further pair of tables. Under the tables, one
+student/teacher line per configuration (trident.analysis.shares). Metrics are shown in points
+(×100, 0-100); a missing value is "n/a", never a guess (nor 0).
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ import pandas as pd
 from trident.baseline import LABEL as RETRIEVAL
 from trident.metrics import EXECUTION_KEYS
 from trident.analysis.compare import METRIC_LABELS, Cell, Comparison, ConfigRow
+from trident.analysis.inference import figure_text
+from trident.analysis.shares import COSTS, KEPT, TeacherShare, teacher_shares
 from trident.analysis.sources import TEACHER
 
 NA = "n/a"
@@ -126,10 +130,17 @@ def _wall(row: ConfigRow, is_base: bool) -> str:
     return f"n/a ({row.wall_time_s:.0f} s)"
 
 
+COST_TITLE = "Cost (training wall time; size, memory and p50 latency per model, median over seeds)"
+CHECKS_TITLE = "Checks (judged on the point estimate)"
+# The inference columns of the cost table: header -> ConfigRow attribute (each the median over seeds).
+FIGURE_COLUMNS = {"size (MB)": "size_mb", "memory (MB)": "memory_mb", "p50 (ms)": "p50_ms"}
+
+
 def comparison_tables(c: Comparison) -> list[Table]:
     """The comparison as tables whose every cell is one line: the metrics with their intervals,
-    the Δs against the baseline with theirs (every row but the baseline's), then cost and checks.
-    Metrics go METRICS_PER_TABLE to a table, so no table is wider than a page."""
+    the Δs against the baseline with theirs (every row but the baseline's), then cost (wall time,
+    size, memory, p50 latency, NaN/Inf steps) and the checks. Metrics go METRICS_PER_TABLE to a
+    table, so no table is wider than a page."""
     chunks = _chunks(shown_metrics(c))
     tables = []
     for i, chunk in enumerate(chunks):
@@ -151,15 +162,57 @@ def comparison_tables(c: Comparison) -> list[Table]:
                  f"Δ against the baseline, continued ({i + 1}/{len(chunks)})")
         columns = ["configuration", *(f"Δ {METRIC_LABELS[m]}" for m in chunk)]  # kept when no row is left
         tables.append(Table("deltas" if i == 0 else f"deltas-{i + 1}", title, pd.DataFrame(records, columns=columns)))
+    # Cost and checks are two tables: together their ten columns would not fit a 1200 px page.
+    costs = [{"configuration": _label(row, c), "wall time (× baseline)": _wall(row, row.label == c.baseline),
+              **{header: figure_text(getattr(row, attr)) for header, attr in FIGURE_COLUMNS.items()},
+              "NaN/Inf steps": NA if row.nonfinite is None else str(row.nonfinite)} for row in c.rows]
+    tables.append(Table("cost", COST_TITLE, pd.DataFrame(costs)))
     headers = check_columns(c)
-    records = []
-    for row in c.rows:
-        rec = {"configuration": _label(row, c), "wall time (× baseline)": _wall(row, row.label == c.baseline),
-               "NaN/Inf steps": NA if row.nonfinite is None else str(row.nonfinite)}
-        rec.update({headers[key]: text for key, text in _check_cells(row, c).items()})
-        records.append(rec)
-    tables.append(Table("checks", "Cost and checks (judged on the point estimate)", pd.DataFrame(records)))
+    checks = [{"configuration": _label(row, c), **{headers[key]: text for key, text in _check_cells(row, c).items()}}
+              for row in c.rows]
+    tables.append(Table("checks", CHECKS_TITLE, pd.DataFrame(checks)))
     return tables
+
+
+SHARES_TITLE = "Student/teacher (the student's figure as a share of its teacher's)"
+_NAMES = {"f1": "F1", "pass_rate": "pass rate", "mutation_score": "mutation score", "memory": "memory",
+          "latency": "latency"}
+
+
+def _percent(x: float) -> str:
+    return f"{100 * x:.0f}%" if abs(x) >= 0.1 else f"{100 * x:.1f}%"
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _shares_clause(verb: str, values: dict[str, float | None], whose: str) -> str:
+    """`keeps 92% of the teacher's F1 and 88% of its pass rate (mutation score: n/a)`."""
+    known = [(name, x) for name, x in values.items() if x is not None]
+    missing = [_NAMES[name] for name, x in values.items() if x is None]
+    if not known:
+        return f"{verb} n/a of {whose} {_and(missing)}"
+    parts = [f"{_percent(x)} of {whose if i == 0 else 'its'} {_NAMES[name]}" for i, (name, x) in enumerate(known)]
+    return f"{verb} {_and(parts)}" + (f" ({_and(missing)}: n/a)" if missing else "")
+
+
+def share_line(s: TeacherShare) -> str:
+    """One configuration against its teacher, on one line: `trident-v1 (β=5) vs teacher: keeps 92%
+    of the teacher's F1, 88% of its pass rate and 75% of its mutation score; costs 31% of its
+    memory and 40% of its latency`. n/a where either side lacks a figure."""
+    if not s.teachers:
+        return f"{s.label}: n/a (its teacher is no row of this report)"
+    whose = "the teacher's" if len(s.teachers) == 1 else f"its {len(s.teachers)} teachers'"
+    kept = _shares_clause("keeps", {m: s.kept.get(m) for m in KEPT}, whose)
+    costs = _shares_clause("costs", {n: s.costs.get(n) for n in COSTS},
+                           "its" if any(s.kept.get(m) is not None for m in KEPT) else whose)
+    return f"{s.label} vs {', '.join(s.teachers)}: {kept}; {costs}"
+
+
+def share_lines(c: Comparison) -> list[str]:
+    """The student/teacher line of every configuration; [] where the report has no teacher row."""
+    return [share_line(s) for s in teacher_shares(c)]
 
 
 def to_markdown(df: pd.DataFrame) -> str:
@@ -196,9 +249,17 @@ def legend(c: Comparison) -> str:
     teacher = (" The teacher row is the model the students were distilled from (one run: its interval covers "
                "example sampling only); it takes no checks."
                if any(row.kind == TEACHER for row in c.rows) else "")
+    figures = (" Size: the model's weights on disk; memory: peak memory while generating (resident on CPU, "
+               "allocated on CUDA); p50: median latency per record at batch 1 (greedy); as each run measured "
+               "them in a fresh process (MB = 2^20 bytes); each the median over a row's seeds; n/a: not measured.")
+    shares = (" Student/teacher: a configuration's F1, pass rate and mutation score as shares of its teacher's "
+              "(the mean of its teachers' where its seeds had several), its memory and p50 latency as shares "
+              "of the teacher's (their median); n/a where either lacks the figure or the teacher's is 0. "
+              "The memory and latency shares compare figures each run measured on its own, not "
+              "interleaved in one process: on a shared machine they are approximate." if share_lines(c) else "")
     return (f"Metrics in points (×100), mean over seeds [{how}]. Δ is against the baseline "
             f"({c.baseline}); checks are judged on the point estimate; seeds counts the runs pooled "
-            f"in a row.{teacher}{copying}")
+            f"in a row.{teacher}{copying}{figures}{shares}")
 
 
 def report_notes(c: Comparison) -> list[str]:
@@ -213,6 +274,9 @@ def markdown_report(c: Comparison, title: str) -> str:
     parts = [f"### {title}"]
     for table in comparison_tables(c):
         parts += ["", f"**{table.title}**", "", to_markdown(table.frame)]
+    lines = share_lines(c)
+    if lines:
+        parts += ["", f"**{SHARES_TITLE}**", ""] + [f"- {line}" for line in lines]
     parts += ["", legend(c)]
     notes = report_notes(c)
     if notes:

@@ -20,7 +20,7 @@ from plotly.subplots import make_subplots
 
 from trident.analysis import stats as st
 from trident.analysis.compare import METRIC_LABELS, Comparison
-from trident.analysis.comparison_table import Table
+from trident.analysis.comparison_table import SHARES_TITLE, Table
 from trident.analysis.sources import RunData
 
 PALETTE = qualitative.Plotly + qualitative.D3  # 20 colours before one repeats
@@ -281,15 +281,21 @@ def _table_html(table: Table) -> str:
 
 
 def page(title: str, tables: Sequence[Table], legend: str, notes: Sequence[str], problems: Sequence[str],
-         figs: Figures) -> str:
-    """A self-contained page: plotly.js inline once, every figure a div with id fig-<key>."""
+         figs: Figures, shares: Sequence[str] = ()) -> str:
+    """A self-contained page: plotly.js inline once, every figure a div with id fig-<key>; `shares`
+    are the student/teacher lines (comparison_table.share_lines), under the tables."""
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
              f"<style>{_CSS}</style></head><body>", f"<h1>{html.escape(title)}</h1>"]
     if problems:
         items = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
         parts.append(f'<div class="warning" id="data-gaps"><strong>Missing or partial data</strong> '
                      f"(what is shown uses what there is; nothing is filled in):<ul>{items}</ul></div>")
-    parts += ['<div id="comparison">', *map(_table_html, tables), "</div>", f"<p>{html.escape(legend)}</p>"]
+    parts += ['<div id="comparison">', *map(_table_html, tables), "</div>"]
+    if shares:
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in shares)
+        parts.append(f'<div id="student-teacher"><h3 class="table-title">{html.escape(SHARES_TITLE)}</h3>'
+                     f"<ul>{items}</ul></div>")
+    parts.append(f"<p>{html.escape(legend)}</p>")
     if notes:
         # A warning that the rows are not like for like stands out from the other notes.
         items = [('<li class="differs">' if n.startswith("⚠") else "<li>") + html.escape(n) + "</li>" for n in notes]

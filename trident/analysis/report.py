@@ -25,7 +25,10 @@ Writes `<out>/report.md` (the Markdown tables, also printed), `<out>/report.html
 self-contained page: plotly.js inline, no network needed, its tables fit 1200 px) and one PNG
 per figure (kaleido with a local Chrome/Chromium; skipped with a message when there is none).
 Every cell is one line: the metrics with their intervals in one table, the Δs against the
-baseline in a second, cost and checks in a third (see trident/analysis/comparison_table.py).
+baseline in a second, cost (wall time; size, memory and p50 latency from each run's
+`inference` figures) and checks after them, then one student/teacher line per configuration:
+the share of its teacher's F1, pass rate and mutation score it keeps, and of its teacher's
+memory and latency it costs (see trident/analysis/comparison_table.py, shares.py).
 The notes say where the rows differ in more than their configuration: training steps, data,
 teacher, seed count (trident/analysis/differences.py).
 
@@ -49,7 +52,7 @@ from trident.analysis import figures as fg
 from trident.analysis.compare import BaselineError, Comparison, Thresholds, compare
 from trident.analysis.sources import (BASELINE, RunData, load_run_dir, load_study, runs_from_study, study_names,
                                       teacher_runs)
-from trident.analysis.comparison_table import comparison_tables, legend, markdown_report, report_notes
+from trident.analysis.comparison_table import comparison_tables, legend, markdown_report, report_notes, share_lines
 from trident.io import atomic_write_text
 
 STUDIES = Path("sweeps") / "studies"  # where `trident sweep` keeps its embedded study files
@@ -196,7 +199,7 @@ def build_report(args: argparse.Namespace, out_stream=None, err_stream=None) -> 
     figs = fg.build(comparison, studies, [Path.cwd()], args.bootstrap, args.seed)
     html_path = out / "report.html"
     atomic_write_text(html_path, fg.page(title, comparison_tables(comparison), legend(comparison),
-                                         report_notes(comparison), problems, figs))
+                                         report_notes(comparison), problems, figs, share_lines(comparison)))
     messages = [f"warning: {p}" for p in problems]
     pngs: list[Path] = []
     if args.png:

@@ -21,6 +21,7 @@ import pandas as pd
 import yaml
 
 from trident.baseline import LABEL as RETRIEVAL, ROLE as BASELINE_ROLE
+from trident.analysis.inference import ReportFigures, read_inference
 from trident.errors import RunDirError
 from trident.metrics import REPORTED_KEYS
 from trident.rundir import RunDir, Summary, read_summary
@@ -68,6 +69,7 @@ class RunData:
     train_records: int | None = None  # training records it was trained on (after data.train_fraction)
     val_records: int | None = None  # validation records it was scored on
     teacher: str | None = None  # a student's teacher: the model folder its summary names
+    inference: ReportFigures | None = None  # size, memory, latency (summary.json `inference`), if measured
 
     @property
     def display(self) -> str:
@@ -271,6 +273,8 @@ def load_run_dir(run_dir: str | Path, label: str | None = None, seed: int | None
         run.wall_time_s = summary.wall_time_s or summary.train_runtime_s
         run.global_step = summary.global_step
         run.nonfinite_skipped = summary.nonfinite_skipped
+        run.inference, problems = read_inference(summary, f"{name}: summary.json")
+        run.problems += problems
         if summary.completed is False:
             run.problems.append(f"{name}: summary.json says the run stopped early "
                                 f"(global_step {summary.global_step} of {summary.max_steps})")
@@ -288,6 +292,13 @@ def load_run_dir(run_dir: str | Path, label: str | None = None, seed: int | None
     return run
 
 
+def teacher_dir(model: str) -> Path:
+    """The run directory a student's `teacher` (the model folder its summary names) stands for:
+    the folder holding `model/`, or the folder named, resolved against the working directory."""
+    path = Path(model)
+    return (path.parent if path.name == "model" else path).resolve()
+
+
 def teacher_runs(runs: Iterable[RunData]) -> tuple[list[RunData], list[str]]:
     """The teachers `runs` were distilled from, as runs of their own row: each distinct teacher
     run directory (the folder holding the model folder a student's summary names) that is not
@@ -300,8 +311,7 @@ def teacher_runs(runs: Iterable[RunData]) -> tuple[list[RunData], list[str]]:
     found: dict[Path, RunData] = {d: r for d, r in have.items() if r.role == TEACHER}
     notes: list[str] = []
     for model in dict.fromkeys(r.teacher for r in runs if r.teacher and r.role != TEACHER):
-        path = Path(model)
-        run_dir = (path.parent if path.name == "model" else path).resolve()
+        run_dir = teacher_dir(model)
         if run_dir in found:
             continue
         if run_dir in have or not RunDir(run_dir).is_finished():

@@ -1,4 +1,6 @@
-"""The trials' table a sweep ends with, each F1 with its bootstrap interval, and the best point."""
+"""The trials' table a sweep ends with, each F1 with its bootstrap interval, the inference
+figures of each trial's model (size, memory, p50 latency, from its run's summary.json), and the
+best point."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -9,6 +11,8 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from trident import metrics
+from trident.analysis.inference import ReportFigures, figure_text, read_inference
+from trident.errors import RunDirError
 from trident.rundir import RunDir, read_summary
 from trident.sweeps.intervals import LEVEL, F1Interval, bootstrap_f1, read_counts, separation
 from trident.sweeps.spec import SweepSpec, decode_value
@@ -68,16 +72,40 @@ def _interval_text(iv: F1Interval | None) -> str | None:
 TABLE_METRICS = tuple(k for k in metrics.REPORTED_KEYS if k in ("pans", "ast_validity", "assertion_validity"))
 
 
+# The inference figures' columns: column -> ReportFigures field (MB = 2^20 bytes, ms at batch 1).
+FIGURE_COLUMNS = {"size_mb": "size_mb", "memory_mb": "peak_rss_mb", "p50_ms": "latency_p50_ms"}
+
+
+def run_inference(run_dir: str | Path | None) -> tuple[ReportFigures | None, list[str]]:
+    """A trial's inference figures from its run's summary.json; (None, []) where the run has none
+    (not measured, or no finished run), (None or some, [problems]) where they are damaged."""
+    if not run_dir or not RunDir(Path(run_dir)).is_finished():
+        return None, []
+    try:
+        summary = read_summary(RunDir(Path(run_dir)))
+    except RunDirError as exc:
+        return None, [str(exc)]
+    return read_inference(summary, str(RunDir(Path(run_dir)).summary))
+
+
+def _figures(figures: ReportFigures | None) -> dict:
+    return {column: None if figures is None else getattr(figures, name) for column, name in FIGURE_COLUMNS.items()}
+
+
 def _baseline_row(run_dir: Path, interval: F1Interval | None) -> dict:
     summary = read_summary(RunDir(run_dir))
     m = summary.val_metrics
+    figures, _ = read_inference(summary, str(RunDir(run_dir).summary))
     return {"trial": RETRIEVAL, "state": "baseline", "f1": m.get("f1"), f"f1 {LEVEL:.0%} CI": _interval_text(interval),
             **{k: m.get(k) for k in (*TABLE_METRICS, *metrics.EXECUTION_KEYS)},
-            "wall_time_s": summary.wall_time_s, "run_dir": str(run_dir)}
+            "wall_time_s": summary.wall_time_s, **_figures(figures), "run_dir": str(run_dir)}
 
 
-def trials_table(study: optuna.Study, intervals: dict | None = None, baseline: Path | None = None) -> pd.DataFrame:
-    """One row per trial, and a last row for the retrieval baseline when `baseline` (its run) is given."""
+def trials_table(study: optuna.Study, intervals: dict | None = None, baseline: Path | None = None,
+                 problems: list[str] | None = None) -> pd.DataFrame:
+    """One row per trial, and a last row for the retrieval baseline when `baseline` (its run) is
+    given. Size, memory and p50 latency come from each run's summary.json (n/a where it has no
+    inference figures); damaged figures are n/a and named in `problems`, when given."""
     intervals = intervals or {}
     rows = []
     for t in _real_trials(study):
@@ -90,6 +118,10 @@ def trials_table(study: optuna.Study, intervals: dict | None = None, baseline: P
         for k in metrics.EXECUTION_KEYS:  # columns only where some trial ran its predictions
             row[k] = t.user_attrs.get(k)
         row["wall_time_s"] = t.user_attrs.get("wall_time_s")
+        figures, found = run_inference(t.user_attrs.get("run_dir")) if t.state == TrialState.COMPLETE else (None, [])
+        row.update(_figures(figures))
+        if problems is not None:
+            problems += [f"trial {t.number}: {p}" for p in found]
         row["run_dir"] = t.user_attrs.get("run_dir")
         rows.append(row)
     if rows and baseline is not None:
@@ -98,22 +130,32 @@ def trials_table(study: optuna.Study, intervals: dict | None = None, baseline: P
         return pd.DataFrame()
     # Parameters keep their own type (β 7 prints as 7, not 7.0000, beside the baseline's n/a); metrics are numbers.
     table = pd.DataFrame(rows, dtype=object).set_index("trial")
-    for k in ("f1", *TABLE_METRICS, *metrics.EXECUTION_KEYS, "wall_time_s"):
+    for k in ("f1", *TABLE_METRICS, *metrics.EXECUTION_KEYS, "wall_time_s", *FIGURE_COLUMNS):
         table[k] = pd.to_numeric(table[k])
-    return table.drop(columns=[k for k in metrics.EXECUTION_KEYS if k in table and table[k].isna().all()])
+    # Columns only where some trial has them: execution metrics where runs were executed, inference
+    # figures where they were measured (not with --eval.speed=false, nor by an older trident).
+    unmeasured = all(table[k].isna().all() for k in FIGURE_COLUMNS)  # the three go together
+    return table.drop(columns=[k for k in metrics.EXECUTION_KEYS if k in table and table[k].isna().all()]
+                      + (list(FIGURE_COLUMNS) if unmeasured else []))
 
 
 def summary_text(spec: SweepSpec, study: optuna.Study, baseline: Path | None = None) -> str:
     """The trials table and the best point; with `baseline` (a retrieval baseline run on the same
     validation records) its row too, and whether the best trial beats copying."""
     intervals, draws, order = f1_draws(study, baseline=baseline)
-    table = trials_table(study, intervals, baseline)
+    problems: list[str] = []
+    table = trials_table(study, intervals, baseline, problems)
     trials = len(table) - (baseline is not None and not table.empty)
+    figures = [k for k in FIGURE_COLUMNS if k in table]
     lines = [f"sweep {spec.name}: {trials} trials ({spec.metric}, {spec.goal}); "
              f"F1 intervals: paired bootstrap over the validation examples"
-             + (f"; row {RETRIEVAL}: copy the nearest training record's assertions (BM25)" if baseline else "")]
+             + (f"; row {RETRIEVAL}: copy the nearest training record's assertions (BM25)" if baseline else "")
+             + ("; size_mb: weights on disk (MB = 2^20 bytes), memory_mb: peak RSS while generating, "
+                "p50_ms: latency per record at batch 1" if figures else "")]
     if not table.empty:
-        lines.append(table.to_string(float_format=lambda v: f"{v:.4f}", na_rep="n/a"))
+        lines.append(table.to_string(float_format=lambda v: f"{v:.4f}", na_rep="n/a",
+                                     formatters={k: figure_text for k in figures}))
+    lines += [f"warning: {p}" for p in problems]
     completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if completed:
         best = study.best_trial  # on a tie, the lowest trial number (the first to reach the value)
