@@ -206,6 +206,18 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--entity", help="W&B entity (--engine wandb)")
     sw.add_argument("--count", type=int, help="trials this W&B agent runs (--engine wandb)")
 
+    xp = sub.add_parser("export", formatter_class=fmt, help="export a run's model for CPU deployment: int8, ONNX",
+                        description="Export a finished run's model (<run>/model) into a folder that `trident "
+                                    "generate --model FOLDER` runs: --int8, the Linear layers (all but the LM head) "
+                                    "dynamically quantized to int8 (torch.ao.quantization.quantize_dynamic); --onnx, encoder and decoder as "
+                                    "ONNX graphs run by ONNX Runtime. Each folder holds export.json (format, source "
+                                    "run, bytes, library versions) and the tokenizer. CPU only. Parity with the float "
+                                    "model: benchmarks/export_parity.py.")
+    xp.add_argument("--run", required=True, help="run directory (runs/<name>), finished")
+    xp.add_argument("--int8", action="store_true", help="dynamic int8 quantization of the Linear layers (weights per channel; the LM head stays float)")
+    xp.add_argument("--onnx", action="store_true", help="ONNX encoder and decoder (needs onnxruntime: pip install -e '.[onnx]')")
+    xp.add_argument("--out", help="output folder (default: <run>/export/<format>); with one format only")
+
     ls = sub.add_parser("analyse-loss-scale", help="per-component magnitudes of a run and the β that balances them",
                         description="Read RUN/step_metrics.csv; report each component's running mean and std, its "
                                     "ratio to the core losses, and the semantic β that brings the scaled semantic "
@@ -458,6 +470,25 @@ def _cmd_sweep(args, extra) -> int:
     return ENGINES[args.engine].load()(spec, options)
 
 
+def _cmd_export(args, extra) -> int:
+    if extra:
+        raise ConfigError(f"unrecognised arguments: {' '.join(extra)}")
+    formats = [f for f in ("int8", "onnx") if getattr(args, f)]
+    if not formats:
+        raise ConfigError("no export format: give --int8, --onnx or both")
+    if args.out and len(formats) > 1:
+        raise ConfigError("--out names one folder: give one format with it (without --out each goes to "
+                          "<run>/export/<format>)")
+    from trident.export.run import export_run, finished_model
+
+    finished_model(Path(args.run))  # a missing or unfinished run is said before the imports below
+    for fmt in formats:
+        folder, manifest, seconds = export_run(Path(args.run), fmt, Path(args.out) if args.out else None)
+        print(f"{fmt}: {folder} ({manifest.bytes:,} bytes of weights; the float model's: "
+              f"{manifest.float_bytes:,}; {seconds:.1f} s)")
+    return 0
+
+
 def _end_process_group(finished: bool) -> None:
     """Tear down a multi-process run's process group (torchrun) before the interpreter exits.
 
@@ -496,6 +527,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_data(args)
         if args.command == "sweep":
             return _cmd_sweep(args, extra)
+        if args.command == "export":
+            return _cmd_export(args, extra)
         if args.command == "analyse-loss-scale":
             from trident.analysis.loss_scale import analyse, format_report
 
