@@ -19,6 +19,13 @@ most the full one; the two are equal when the student spreads its tail like the 
 and the gradient on each student logit differs from the full one by at most 2·(teacher tail
 mass) in L1 (tests/test_topk_losses.py proves all three). At T ≠ 1 the tail's shape is
 unknown and is taken as uniform over the V − k tokens outside the top k.
+
+`focal`, `kl` and `jsd` run fused (trident.losses.fused): value and hand-derived gradient
+together, over the real target rows only, `fused.ROW_CHUNK` rows at a time. The autograd
+versions stay here as `focal_reference`, `kl_reference` and `jsd_reference`: the tests hold the
+fused ones to them in float64, and a teacher whose logits require grad (no training path
+makes one: the teacher runs under no_grad) is sent to them, since the fused functions treat
+the teacher as data.
 """
 from __future__ import annotations
 
@@ -27,13 +34,10 @@ import math
 import torch
 import torch.nn.functional as F
 
+from trident.losses import fused
+from trident.losses.fused import EMPTY_BUCKET_LOGP, upcast
 from trident.losses.registry import LossInputs, TeacherTopK
 from trident.schedules import weight_at
-
-
-def upcast(logits: torch.Tensor) -> torch.Tensor:
-    """Half-precision logits are softmaxed in float32; float64 stays float64 (reference tests)."""
-    return logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
 
 
 def masked_mean(per_token: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
@@ -100,8 +104,8 @@ def _soft(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     return F.log_softmax(upcast(logits) / temperature, dim=-1)
 
 
-# exp(−1e4) is 0 in float32 and float64 alike: an empty bucket weighs nothing, and 0·(−inf) never becomes NaN
-EMPTY_BUCKET_LOGP = -1e4
+# EMPTY_BUCKET_LOGP (fused): exp(−1e4) is 0 in float32 and float64 alike, so an empty bucket
+# weighs nothing, and 0·(−inf) never becomes NaN
 
 
 def teacher_buckets(topk: TeacherTopK, temperature: float, vocab: int) -> torch.Tensor:
@@ -153,20 +157,70 @@ def ce(inputs: LossInputs, cfg) -> torch.Tensor:
     return masked_mean(token_nll(inputs.student_logits, inputs.labels), inputs.labels, weights)
 
 
-def focal(inputs: LossInputs, cfg) -> torch.Tensor:
+def focal_reference(inputs: LossInputs, cfg) -> torch.Tensor:
     nll = token_nll(inputs.student_logits, inputs.labels)
     p = torch.exp(-nll)
     weights = critical_token_weights(inputs, cfg)
     return masked_mean(cfg.focal_alpha * (1.0 - p).pow(cfg.focal_gamma) * nll, inputs.labels, weights)
 
 
-def kl(inputs: LossInputs, cfg) -> torch.Tensor:
+def kl_reference(inputs: LossInputs, cfg) -> torch.Tensor:
     t = temperature_at(cfg, inputs.progress)
     teacher, student = _distributions(inputs, t)
     return masked_mean(kl_per_token(teacher, student), inputs.labels) * t * t
 
 
-def jsd(inputs: LossInputs, cfg) -> torch.Tensor:
+def jsd_reference(inputs: LossInputs, cfg) -> torch.Tensor:
     t = temperature_at(cfg, inputs.progress)
     teacher, student = _distributions(inputs, t)
     return masked_mean(jsd_per_token(teacher, student, cfg.jsd_beta), inputs.labels) * t * t
+
+
+def focal(inputs: LossInputs, cfg, chunk: int = fused.ROW_CHUNK) -> torch.Tensor:
+    logits, labels = inputs.student_logits, inputs.labels
+    kernel = fused.focal_kernel(labels.reshape(-1), cfg.focal_alpha, cfg.focal_gamma)
+    return fused.row_loss(logits, labels, kernel, weights=critical_token_weights(inputs, cfg), chunk=chunk)
+
+
+def kl(inputs: LossInputs, cfg, chunk: int = fused.ROW_CHUNK) -> torch.Tensor:
+    return _divergence(inputs, cfg, None, chunk)
+
+
+def jsd(inputs: LossInputs, cfg, chunk: int = fused.ROW_CHUNK) -> torch.Tensor:
+    if not 0.0 < cfg.jsd_beta < 1.0:
+        raise ValueError(jsd_beta_error(cfg.jsd_beta))
+    return _divergence(inputs, cfg, cfg.jsd_beta, chunk)
+
+
+def _divergence(inputs: LossInputs, cfg, beta: float | None, chunk: int) -> torch.Tensor:
+    """KL(teacher ‖ student) (beta None) or JSD_β at the scheduled temperature, times T², fused."""
+    t = temperature_at(cfg, inputs.progress)
+    student, labels = inputs.student_logits, inputs.labels
+    vocab = student.shape[-1]
+    if inputs.teacher_logits is not None:
+        teacher = inputs.teacher_logits
+        if teacher.shape != student.shape:
+            raise ValueError(f"teacher logits {tuple(teacher.shape)} and student logits "
+                             f"{tuple(student.shape)} differ in shape")
+        if teacher.requires_grad and torch.is_grad_enabled():
+            return (kl_reference if beta is None else jsd_reference)(inputs, cfg)
+        flat = teacher.detach().reshape(-1, vocab)
+        kernel = fused.kl_kernel(flat, t) if beta is None else fused.jsd_kernel(flat, t, beta)
+        return fused.row_loss(student, labels, kernel, scale=t * t, chunk=chunk, teacher=flat)
+    topk = inputs.teacher_topk
+    if topk is None:
+        raise ValueError("this loss component needs the teacher: its logits, or its cached top-k")
+    if topk.ids.shape[:-1] != labels.shape:
+        raise ValueError(f"cached teacher top-k {tuple(topk.ids.shape)} does not match labels {tuple(labels.shape)}")
+    k = topk.ids.shape[-1]
+    buckets = teacher_buckets(topk, t, vocab).detach().reshape(-1, k + 1)
+    ids = topk.ids.reshape(-1, k)
+
+    def in_log_space(rows_logits: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        # the reference's per-row values, for rows whose tail mass underflows in the fused sums
+        student_b = student_buckets(_soft(rows_logits, t), ids.index_select(0, rows))
+        teacher_b = buckets.index_select(0, rows)
+        return kl_per_token(teacher_b, student_b) if beta is None else jsd_per_token(teacher_b, student_b, beta)
+
+    kernel = fused.bucket_kernel(buckets, ids, t, beta, in_log_space)
+    return fused.row_loss(student, labels, kernel, scale=t * t, chunk=chunk, teacher=buckets)
