@@ -68,6 +68,46 @@ def leaves(node: ts.Node) -> list[ts.Node]:
     return out
 
 
+def _statement_leaves(root: ts.Node, lo: int, hi: int) -> list[tuple[int, int, ts.Node]]:
+    """(start, end, node) of the token leaves (as `leaves` defines them) lying within bytes
+    [lo, hi], in order. The same leaves as filtering `leaves(root)`, visiting fewer nodes: a
+    subtree ending at or before `lo` or starting at or after `hi` can only hold zero-width
+    leaves inside the range, which `leaves` drops anyway. Iterative, on kind ids, since this
+    walk is most of what lexing a line costs after the parse itself."""
+    out: list[tuple[int, int, ts.Node]] = []
+    stack = [root]
+    pop, push, emit = stack.pop, stack.extend, out.append
+    comments, atomic = _kind_ids(_COMMENTS), _kind_ids(_ATOMIC)
+    while stack:
+        node = pop()
+        kind = node.kind_id
+        if kind in comments:
+            continue
+        start, end = node.start_byte, node.end_byte
+        if end <= lo or start >= hi:
+            continue
+        if kind in atomic or not node.child_count:
+            if end > start and start >= lo and end <= hi:
+                emit((start, end, node))
+            continue
+        push(reversed(node.children))
+    return out
+
+
+@lru_cache(maxsize=None)
+def _kind_ids(kinds: frozenset[str]) -> frozenset[int]:
+    # Every symbol id named like one of `kinds` (aliases give one name several ids), so a walk
+    # compares ints instead of building each node's type string.
+    lang = language()
+    return frozenset(i for i in range(lang.node_kind_count) if lang.node_kind_for_id(i) in kinds)
+
+
+def _parse_statement(data: bytes) -> tuple[ts.Tree, int, int]:
+    """`data` parsed inside a method body, and the byte range it occupies in the parsed text."""
+    lo = len(_METHOD_PREFIX)
+    return parse(_METHOD_PREFIX + data + _METHOD_SUFFIX), lo, lo + len(data)
+
+
 def tokenize_with_kinds(code: str) -> list[Token]:
     """Java tokens of `code` in order, each with its tree-sitter kind.
 
@@ -75,28 +115,43 @@ def tokenize_with_kinds(code: str) -> list[Token]:
     assertions live; for any other snippet the leaves are still the lexer's tokens.
     """
     data = code.encode("utf-8")
-    tree = parse(_METHOD_PREFIX + data + _METHOD_SUFFIX)
-    leaves: list[ts.Node] = []
-    _leaves(tree.root_node, leaves)
-    lo, hi = len(_METHOD_PREFIX), len(_METHOD_PREFIX) + len(data)
-    tokens = []
-    for leaf in leaves:
-        if leaf.start_byte >= lo and leaf.end_byte <= hi:
-            tokens.append(Token(leaf.text.decode("utf-8", "replace"), leaf.type,
-                                leaf.start_byte - lo, leaf.end_byte - lo))
-    return tokens
+    tree, lo, hi = _parse_statement(data)
+    source = _METHOD_PREFIX + data
+    return [Token(source[s:e].decode("utf-8", "replace"), node.type, s - lo, e - lo)
+            for s, e, node in _statement_leaves(tree.root_node, lo, hi)]
 
 
 def tokenize(code: str) -> list[str]:
-    return [t.text for t in tokenize_with_kinds(code)]
+    return list(_tokens(code.encode("utf-8"))[0])
+
+
+def _tokens(data: bytes) -> tuple[tuple[str, ...], ts.Tree]:
+    # The token texts of `data` as a statement, and the tree they came from (for the checks
+    # `lex_line` makes on the same parse).
+    tree, lo, hi = _parse_statement(data)
+    source = _METHOD_PREFIX + data
+    return tuple(source[s:e].decode("utf-8", "replace") for s, e, _ in _statement_leaves(_around(tree, lo, hi), lo, hi)), tree
+
+
+def _around(tree: ts.Tree, lo: int, hi: int) -> ts.Node:
+    """The smallest node spanning the statement's bytes and the newlines on either side (most
+    often the wrapper method's body block), to walk instead of the root: every token within
+    [lo, hi] lies under it (sibling nodes never overlap, so a token inside the span can only
+    descend from the node that holds the span). Neither it nor an ancestor is a comment or a
+    literal, whose leaves `leaves` would skip: it starts inside the fixed wrapper prefix, which
+    holds no quote or slash to open one."""
+    return tree.root_node.descendant_for_byte_range(lo - 1, hi + 1)
 
 
 def canonical_tokens(line: str) -> list[str]:
     """The Java tokens of one assertion line, with an `Assert.` / `Assertions.` qualifier on the
     assert call dropped. A string, character or text-block literal is one token, spaces and all."""
-    toks = tokenize(line.strip())
+    return list(_unqualified(tuple(tokenize(line.strip()))))
+
+
+def _unqualified(toks: tuple[str, ...]) -> tuple[str, ...]:
     if len(toks) >= 3 and toks[0] in _ASSERT_QUALIFIERS and toks[1] == ".":
-        toks = toks[2:]
+        return toks[2:]
     return toks
 
 
@@ -164,7 +219,11 @@ def is_assertion_statement(line: str) -> bool:
     `return;`, declarations and calls of other methods are not assertions."""
     if not line.strip():
         return False
-    tree = parse(_METHOD_PREFIX + line.encode("utf-8") + _METHOD_SUFFIX)
+    return _asserts_only(parse(_METHOD_PREFIX + line.encode("utf-8") + _METHOD_SUFFIX))
+
+
+def _asserts_only(tree: ts.Tree) -> bool:
+    # is_assertion_statement's rule on a non-blank line's parse
     if has_errors(tree.root_node):
         return False
     body = _method_body(tree)
@@ -172,6 +231,43 @@ def is_assertion_statement(line: str) -> bool:
         return False
     statements = [n for n in body.named_children if n.type not in _COMMENTS]
     return bool(statements) and all(is_assertion_node(n) for n in statements)
+
+
+@dataclass(frozen=True, slots=True)
+class LineLex:
+    """What the metrics read from one line, all from one parse of the stripped line (`lex_line`)."""
+
+    tokens: tuple[str, ...]  # canonical_tokens(line)
+    canonical: str  # canonical_assertion(line): the tokens joined by one space
+    valid: bool  # is_valid_statement(line.strip())
+    assertion: bool  # is_assertion_statement(line.strip())
+
+
+_BLANK = LineLex((), "", False, False)
+
+
+def statement_checks(line: str) -> tuple[bool, bool]:
+    """(`is_valid_statement`, `is_assertion_statement`) of `line.strip()` from one parse, without
+    the token walk `lex_line` adds: for the validity metrics alone."""
+    text = line.strip()
+    if not text:
+        return False, False
+    tree = _parse_statement(text.encode("utf-8"))[0]
+    valid = not has_errors(tree.root_node)
+    return valid, valid and _asserts_only(tree)
+
+
+def lex_line(line: str) -> LineLex:
+    """`canonical_tokens`, `canonical_assertion`, `is_valid_statement` and
+    `is_assertion_statement` of `line.strip()` from a single tree-sitter parse: each of those
+    parses the same bytes in the same wrapper, so the tree, and every answer, is the same."""
+    text = line.strip()
+    if not text:
+        return _BLANK
+    toks, tree = _tokens(text.encode("utf-8"))
+    toks = _unqualified(toks)
+    valid = not has_errors(tree.root_node)
+    return LineLex(toks, " ".join(toks), valid, valid and _asserts_only(tree))
 
 
 def parses_as_method(code: str) -> bool:
