@@ -99,10 +99,12 @@ bench: setup
 	$(PY) benchmarks/methods.py
 	$(PY) benchmarks/mine_speed.py
 	$(PY) benchmarks/components.py
+	$(PY) benchmarks/metrics_speed.py
 	$(PY) benchmarks/quality.py smoke
 	$(PY) benchmarks/curve.py
 	test -f runs/smoke/summary.json || $(MAKE) smoke
 	$(PY) benchmarks/cache_data.py
 	$(PY) benchmarks/execute_speed.py
 	$(PY) benchmarks/gpu.py
+	$(PY) benchmarks/export_parity.py
 	$(PY) benchmarks/record.py > /dev/null

@@ -21,8 +21,10 @@ import torch
 from trident.io import atomic_write_json, atomic_write_text
 
 HERE = Path(__file__).resolve().parent
-JSON = HERE / "results.json"
-MARKDOWN = HERE / "results.md"
+# TRIDENT_BENCH_RESULTS=/some/results.json sends a run's figures elsewhere (results.md beside
+# it): tests run the bench scripts' dry runs without touching the repository's figures.
+JSON = Path(os.environ.get("TRIDENT_BENCH_RESULTS") or HERE / "results.json")
+MARKDOWN = JSON.with_suffix(".md")
 
 
 def machine() -> dict:
@@ -57,7 +59,7 @@ def record(section: str, figures) -> None:
             table["columns"] = list(dict.fromkeys(k for r in table["rows"] for k in r))
     # Two benchmarks recording at once would each rewrite the file from what they read: the lock
     # makes read-modify-write one step, so neither loses the other's section.
-    with open(HERE / ".results.lock", "w") as lock:
+    with open(JSON.parent / ".results.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         data = load() or {"sections": {}}
         data["sections"][section] = {"machine": machine(), "figures": figures}
@@ -102,6 +104,7 @@ TITLES = {
     "focal-precision": "Miner: focal methods against hand labels (benchmarks/focal_labels.jsonl)",
     "execute": "Running the assertions",
     "real-corpus": "The whole pipeline on a real mined corpus (benchmarks/real_corpus.py)",
+    "export": "Export for CPU deployment: int8 and ONNX against the float model (benchmarks/export_parity.py)",
 }
 
 
@@ -130,11 +133,16 @@ def render(data: dict) -> str:
     if gpu is not None and gpu["figures"].get("note"):
         out.append("\n" + gpu["figures"]["note"] + "\n")
     if gpu is None:
-        out.append("\nnot measured: no GPU has been available to this project's benchmark runs yet. On a GPU "
-                   "machine `make bench` measures step time, tokens per second, peak memory and model FLOPs "
-                   "utilisation for `legacy` and `trident-v1`, teacher online and cached.\n")
+        out.append("\nnot measured: no GPU has been available to this project's benchmark runs yet (the sessions "
+                   "so far had 2 CPU cores and no accelerator). On a GPU machine `python benchmarks/gpu.py` (also run "
+                   "by `make bench`) measures step time, tokens per second, peak memory and model FLOPs utilisation "
+                   "for `legacy` and `trident-v1`, teacher online and cached, the legacy MFU at a batch filling the "
+                   "device, a bf16 epoch of trident-v1 for non-finite steps, the student's generation latency at "
+                   "batch 1 and 32, and kl/jsd against Liger Kernel when installed; `--dry-run` checks it on a CPU.\n")
     else:
-        out.append(_machine_line(gpu["machine"]) + "\n" + _table(gpu["figures"]["rows"]))
+        out.append(_machine_line(gpu["machine"]) + "\n" + _table(gpu["figures"]["rows"], 3, gpu["figures"].get("columns")))
+        for extra in gpu["figures"].get("tables", []):
+            out.append(f"\n{extra['title']}\n\n" + _table(extra["rows"], extra.get("digits", 3), extra.get("columns")))
     return "".join(out)
 
 
