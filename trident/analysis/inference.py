@@ -53,10 +53,9 @@ class ReportFigures:
 
 
 def summary_inference(summary: Summary) -> Any:
-    """The raw `inference` value of a summary: the Summary field where this trident has one, else
-    the key as Summary.extra keeps what it does not know (None where the run has none)."""
-    value = getattr(summary, KEY, None)
-    return value if value is not None else summary.extra.get(KEY)
+    """The raw `inference` value of a summary (None where the run has none: older runs, the
+    retrieval baseline, --eval.speed=false)."""
+    return summary.inference
 
 
 def _number(value: Any) -> Optional[float]:
